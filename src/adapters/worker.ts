@@ -1,0 +1,45 @@
+// Cloudflare Workers entry: env bindings → raw bindings; one broker per isolate.
+import { createBroker, type Broker } from '../bootstrap.ts'
+import { ConfigError, misconfigured, type RawBindings } from '../config.ts'
+import { toProblem } from '../errors.ts'
+import { createConsoleLogger } from '../logger.ts'
+
+type WorkerEnv = Record<string, unknown>
+
+const log = createConsoleLogger()
+let cached: { env: WorkerEnv; broker: Promise<Broker> } | undefined
+
+/** wrangler.toml may give BROKER_CONFIG as a table (an object) or as a JSON string secret. */
+function toRawBindings(env: WorkerEnv): RawBindings {
+  const raw: RawBindings = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === 'string') raw[name] = value
+    else if (name === 'BROKER_CONFIG' && typeof value === 'object' && value !== null) raw[name] = JSON.stringify(value)
+  }
+  return raw
+}
+
+function brokerFor(env: WorkerEnv): Promise<Broker> {
+  if (cached?.env !== env) {
+    const broker = createBroker(toRawBindings(env), { fetch: (input, init) => fetch(input, init), log })
+    broker.catch((error: unknown) => {
+      if (error instanceof ConfigError) log.log('error', 'invalid configuration', { issues: error.issues })
+      else log.log('error', 'start-up failed', { error: error instanceof Error ? error.name : typeof error })
+    })
+    cached = { env, broker }
+  }
+  return cached.broker
+}
+
+export default {
+  async fetch(request: Request, env: WorkerEnv, ctx: unknown): Promise<Response> {
+    let broker: Broker
+    try {
+      broker = await brokerFor(env)
+    } catch {
+      const { problem, headers } = toProblem(misconfigured(), crypto.randomUUID())
+      return new Response(JSON.stringify(problem), { status: 503, headers: { ...headers, 'Content-Type': 'application/problem+json' } })
+    }
+    return broker.app.fetch(request, env, ctx as never)
+  },
+}

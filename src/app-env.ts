@@ -1,0 +1,34 @@
+// The Hono environment shared by the app and its routes.
+import type { Config } from './config.ts'
+import type { SecureCache } from './cache/secure-cache.ts'
+import type { Identity } from './identity/identity.ts'
+import type { ClusterKeys } from './identity/cluster-keys.ts'
+import type { Logger } from './logger.ts'
+import type { SecretBroker } from './secret-broker.ts'
+import type { VaultClient } from './vault/vault-client.ts'
+
+/** Everything with I/O or time, injected (STYLE: seams for tests). */
+export interface AppDeps {
+  config: Config
+  fetch: typeof fetch
+  cache: SecureCache
+  now: () => number
+  log: Logger
+}
+
+/** What createApp builds once from AppDeps and hands to every route. */
+export interface Services extends AppDeps {
+  vault: VaultClient
+  clusterKeys: ClusterKeys
+  broker: SecretBroker
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string
+    services: Services
+    identity: Identity
+    /** The caller's verified ServiceAccount token, for the Vault login made on its behalf. */
+    serviceAccountToken: string
+  }
+}

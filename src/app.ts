@@ -1,0 +1,75 @@
+// createApp(deps) → the whole HTTP API (SPEC §2). No globals: adapters build deps from their
+// runtime and tests inject fakes for time and fetch.
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { etag } from 'hono/etag'
+import { requestId } from 'hono/request-id'
+import type { AppDeps, AppEnv, Services } from './app-env.ts'
+import { AppError, toProblem } from './errors.ts'
+import { createClusterKeys } from './identity/cluster-keys.ts'
+import { authenticate } from './routes/authenticate.ts'
+import { healthRoutes } from './routes/health.ts'
+import { secretRoutes } from './routes/secrets.ts'
+import { createSecretBroker } from './secret-broker.ts'
+import { createVaultClient } from './vault/vault-client.ts'
+
+export function createServices(deps: AppDeps): Services {
+  const vault = createVaultClient({ ...deps.config.vault, fetch: deps.fetch })
+  return {
+    ...deps,
+    vault,
+    clusterKeys: createClusterKeys(deps.fetch),
+    broker: createSecretBroker({ config: deps.config, vault, cache: deps.cache, now: deps.now }),
+  }
+}
+
+function problemResponse(error: unknown, id: string): Response {
+  const { problem, headers } = toProblem(error, id)
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { ...headers, 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
+  })
+}
+
+export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
+  const services = 'broker' in deps ? deps : createServices(deps)
+  const app = new Hono<AppEnv>()
+
+  app.use(requestId())
+  app.use(async (c, next) => {
+    c.set('services', services)
+    await next()
+    // Secrets must not sit in shared or browser caches (SPEC §2).
+    c.header('Cache-Control', 'no-store')
+  })
+
+  app.route('/', healthRoutes)
+  app.use('/v1/*', etag({ generateDigest: (body) => services.cache.fingerprint(body) }), authenticate)
+  app.route('/v1/secrets', secretRoutes)
+
+  app.notFound((c) => problemResponse(new AppError(404, 'not_found', 'No such endpoint.'), c.get('requestId')))
+
+  app.onError((error, c) => {
+    // Hono's own errors (e.g. a malformed body) carry a status; keep 4xx as they are.
+    const known =
+      error instanceof HTTPException && error.status < 500
+        ? new AppError(error.status, 'bad_request', 'The request could not be read.')
+        : error
+    const id = c.get('requestId')
+    if (known instanceof AppError) {
+      services.log.log(known.status >= 500 ? 'warn' : 'info', 'request refused', {
+        requestId: id,
+        status: known.status,
+        code: known.code,
+        reason: known.logReason,
+        path: c.req.path.startsWith('/v1/') ? undefined : c.req.path,
+      })
+    } else {
+      // Only the error's class: messages from libraries can quote values (NOTES: @upstash/redis).
+      services.log.log('error', 'unexpected error', { requestId: id, error: error?.name ?? typeof error })
+    }
+    return problemResponse(known, id)
+  })
+
+  return app
+}

@@ -1,0 +1,33 @@
+// From raw bindings (whatever the runtime calls its environment) to a ready app: config
+// validated, cache store chosen (SPEC §5), crypto keys derived. Shared by every adapter.
+import type { Hono } from 'hono'
+import type { AppEnv, Services } from './app-env.ts'
+import { createApp, createServices } from './app.ts'
+import { createMemoryStore } from './cache/memory-store.ts'
+import { createSealer } from './cache/seal.ts'
+import { createSecureCache } from './cache/secure-cache.ts'
+import { createUpstashStore } from './cache/upstash-store.ts'
+import { loadBindings, type RawBindings } from './config.ts'
+import type { Logger } from './logger.ts'
+
+export interface Runtime {
+  fetch: typeof fetch
+  log: Logger
+  now?: () => number
+}
+
+export interface Broker {
+  app: Hono<AppEnv>
+  services: Services
+}
+
+/** Throws ConfigError (every bad field named, no values) when the bindings are invalid. */
+export async function createBroker(env: RawBindings, runtime: Runtime): Promise<Broker> {
+  const bindings = loadBindings(env)
+  const now = runtime.now ?? Date.now
+  const store = bindings.upstash ? createUpstashStore(bindings.upstash) : createMemoryStore(now)
+  const sealer = await createSealer(bindings.cacheEncryptionKey)
+  const cache = createSecureCache(store, sealer, (message) => runtime.log.log('warn', message))
+  const services = createServices({ config: bindings.config, fetch: runtime.fetch, cache, now, log: runtime.log })
+  return { app: createApp(services), services }
+}

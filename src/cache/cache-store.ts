@@ -1,0 +1,24 @@
+/**
+ * What the broker needs from a cache backend. Keys and values are opaque strings (already
+ * HMAC'd and sealed by secure-cache.ts); TTLs follow Redis's rules, which reject `EX 0`.
+ */
+export interface CacheStore {
+  readonly kind: 'memory' | 'redis'
+  get(key: string): Promise<string | null>
+  /** Returns false when `onlyIfAbsent` was asked and the key exists (Redis `SET NX`). */
+  set(key: string, value: string, options: { ttlSeconds: number; onlyIfAbsent?: boolean }): Promise<boolean>
+  delete(key: string): Promise<void>
+  ping(): Promise<void>
+}
+
+export class CacheUnavailableError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CacheUnavailableError'
+  }
+}
+
+/** Redis answers `ERR invalid expire time` for EX 0 or a fraction; every store enforces the same. */
+export function assertValidTtl(ttlSeconds: number): void {
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new RangeError(`invalid expire time: ${ttlSeconds}`)
+}

@@ -1,0 +1,73 @@
+// All cache crypto lives here (STYLE: one place for key derivation). From CACHE_ENCRYPTION_KEY
+// we derive, with HKDF-SHA-256, an HMAC key for Redis key names and an AES-256-GCM key for
+// values. Each write uses a fresh random 12-byte IV and binds the value to its Redis key as
+// additional data, so a value copied under another key does not decrypt.
+
+const IV_BYTES = 12
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export interface Sealer {
+  /** Hex HMAC-SHA-256 of the key material: nothing readable reaches Redis. */
+  keyFor(material: string): Promise<string>
+  seal(key: string, plaintext: string): Promise<string>
+  /** Returns null for anything that does not authenticate (tampered, other key, other name). */
+  open(key: string, sealed: string): Promise<string | null>
+  /** Keyed digest for ETags: a plain hash of a short secret could be brute-forced offline. */
+  fingerprint(data: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer>
+}
+
+function decodeKey(text: string): Uint8Array<ArrayBuffer> {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Uint8Array.from(text.match(/../g)!.map((byte) => parseInt(byte, 16)))
+  const base64 = text.replaceAll('-', '+').replaceAll('_', '/')
+  return Uint8Array.from(atob(base64.padEnd(44, '=')), (char) => char.charCodeAt(0))
+}
+
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
+const fromBase64 = (text: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(text), (char) => char.charCodeAt(0))
+const toHex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, '0')).join('')
+
+/** `encryptionKey` undefined: a random key for this process only (the in-memory store's case). */
+export async function createSealer(encryptionKey: string | undefined): Promise<Sealer> {
+  const master = encryptionKey ? decodeKey(encryptionKey) : crypto.getRandomValues(new Uint8Array(32))
+  const hkdf = await crypto.subtle.importKey('raw', master, 'HKDF', false, ['deriveKey'])
+  const derive = (info: string, algorithm: HmacImportParams | AesKeyGenParams, usages: KeyUsage[]) =>
+    crypto.subtle.deriveKey(
+      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: encoder.encode(`vault-edge ${info}`) },
+      hkdf,
+      algorithm,
+      false,
+      usages,
+    )
+  const nameKey = await derive('cache key names v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
+  const etagKey = await derive('etags v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
+  const valueKey = await derive('cache values v1', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'])
+
+  return {
+    async keyFor(material) {
+      return toHex(await crypto.subtle.sign('HMAC', nameKey, encoder.encode(material)))
+    },
+    async seal(key, plaintext) {
+      const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES))
+      const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(key) }, valueKey, encoder.encode(plaintext))
+      const sealed = new Uint8Array(IV_BYTES + ciphertext.byteLength)
+      sealed.set(iv)
+      sealed.set(new Uint8Array(ciphertext), IV_BYTES)
+      return toBase64(sealed)
+    },
+    fingerprint: (data) => crypto.subtle.sign('HMAC', etagKey, data),
+    async open(key, sealed) {
+      try {
+        const bytes = fromBase64(sealed)
+        const plaintext = await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: encoder.encode(key) },
+          valueKey,
+          bytes.subarray(IV_BYTES),
+        )
+        return decoder.decode(plaintext)
+      } catch {
+        return null
+      }
+    },
+  }
+}

@@ -1,0 +1,148 @@
+// BROKER_CONFIG (SPEC §7) validated with zod. This is the only file that reads raw bindings:
+// adapters hand it their runtime's environment as a plain string map.
+import { z } from 'zod'
+import { AppError } from './errors.ts'
+
+const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+// What kube-apiserver signs ServiceAccount tokens with (RSA or ECDSA service-account keys).
+const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'ES384', 'ES512'] as const
+const DEFAULT_MAX_TOKEN_AGE_SECONDS = 24 * 60 * 60
+
+const jwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional() })
+
+const clusterSchema = z.object({
+  name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'lower-case DNS label'),
+  issuer: z.string().min(1),
+  audiences: z.array(z.string().min(1)).min(1),
+  jwksUri: z.url().optional(),
+  jwks: z.object({ keys: z.array(jwkSchema).min(1) }).optional(),
+  algorithms: z.array(z.enum(SIGNING_ALGORITHMS)).min(1).default([...DEFAULT_ALGORITHMS]),
+  allowLegacyTokens: z.boolean().default(false),
+  maxTokenAgeSeconds: z.number().int().positive().default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
+  clockLeewaySeconds: z.number().int().min(0).max(60).default(30),
+  vaultAuthMount: z.string().min(1).optional(),
+  vaultAuthMethod: z.enum(['jwt', 'kubernetes']).optional(),
+})
+
+const vaultSchema = z.object({
+  address: z.url(),
+  namespace: z.string().min(1).nullable().default(null),
+  authMethod: z.enum(['jwt', 'kubernetes']).default('jwt'),
+  authMount: z.string().min(1).default('jwt'),
+  timeoutMs: z.number().int().positive().max(60_000).default(5000),
+})
+
+const ruleSchema = z.object({
+  cluster: z.string().default('*'),
+  namespace: z.string().default('*'),
+  serviceAccount: z.string().default('*'),
+  role: z.string().min(1),
+  /** Other roles a caller may pick with `?role=` / `X-Vault-Role` (same placeholders). */
+  roles: z.array(z.string().min(1)).default([]),
+  paths: z.array(z.string().min(1)).min(1),
+  /** Paths (globs) that accept POST, e.g. pki/issue/*: Vault creates something on each call. */
+  issuingPaths: z.array(z.string().min(1)).default([]),
+  kvTtlSeconds: z.number().int().positive().optional(),
+})
+
+const cacheSchema = z.object({
+  kvTtlSeconds: z.number().int().positive().default(60),
+  maxStaleSeconds: z.number().int().min(0).default(3600),
+})
+
+export const configSchema = z
+  .object({
+    clusters: z.array(clusterSchema).min(1),
+    vault: vaultSchema,
+    rules: z.array(ruleSchema).default([]),
+    cache: cacheSchema.default({ kvTtlSeconds: 60, maxStaleSeconds: 3600 }),
+  })
+  .superRefine((config, ctx) => {
+    const names = new Set<string>()
+    config.clusters.forEach((cluster, index) => {
+      if (names.has(cluster.name)) ctx.addIssue({ code: 'custom', path: ['clusters', index, 'name'], message: 'duplicate cluster name' })
+      names.add(cluster.name)
+    })
+    const issuers = new Set<string>()
+    config.clusters.forEach((cluster, index) => {
+      if (issuers.has(cluster.issuer)) ctx.addIssue({ code: 'custom', path: ['clusters', index, 'issuer'], message: 'duplicate issuer' })
+      issuers.add(cluster.issuer)
+    })
+  })
+
+export type Config = z.infer<typeof configSchema>
+export type ClusterConfig = Config['clusters'][number]
+export type RuleConfig = Config['rules'][number]
+export type VaultConfig = Config['vault']
+
+/** The runtime bindings users set (wrangler vars/secrets, or the process environment). */
+export interface Bindings {
+  config: Config
+  cacheEncryptionKey: string | undefined
+  upstash: { url: string; token: string } | undefined
+}
+
+export type RawBindings = Record<string, string | undefined>
+
+/** Thrown at start-up; names every offending field, never a value (the config may hold secrets). */
+export class ConfigError extends Error {
+  readonly issues: string[]
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n  - ${issues.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.issues = issues
+  }
+}
+
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)'
+    // zod's own messages can quote the received value for some issue kinds; keep only its kind.
+    return `BROKER_CONFIG.${field}: ${issue.code === 'custom' ? issue.message : issue.code.replaceAll('_', ' ')}`
+  })
+}
+
+export function parseConfig(json: string | undefined): Config {
+  if (json === undefined || json.trim() === '') throw new ConfigError(['BROKER_CONFIG: not set'])
+  let raw: unknown
+  try {
+    raw = JSON.parse(json)
+  } catch {
+    throw new ConfigError(['BROKER_CONFIG: not valid JSON'])
+  }
+  const parsed = configSchema.safeParse(raw)
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error))
+  return parsed.data
+}
+
+// AES-256 needs 32 bytes: accept them as base64 or hex so `openssl rand -base64 32` works.
+const ENCRYPTION_KEY_PATTERN = /^(?:[A-Za-z0-9+/]{43}=|[A-Za-z0-9_-]{43}|[0-9a-fA-F]{64})$/
+
+export function loadBindings(env: RawBindings): Bindings {
+  const issues: string[] = []
+  let config: Config | undefined
+  try {
+    config = parseConfig(env.BROKER_CONFIG)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    issues.push(...error.issues)
+  }
+  const url = env.UPSTASH_REDIS_REST_URL || undefined
+  const token = env.UPSTASH_REDIS_REST_TOKEN || undefined
+  if ((url === undefined) !== (token === undefined)) {
+    issues.push('UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN: set both or neither')
+  }
+  const cacheEncryptionKey = env.CACHE_ENCRYPTION_KEY || undefined
+  if (cacheEncryptionKey !== undefined && !ENCRYPTION_KEY_PATTERN.test(cacheEncryptionKey)) {
+    issues.push('CACHE_ENCRYPTION_KEY: must be 32 bytes as base64 (openssl rand -base64 32) or 64 hex digits')
+  }
+  if (url !== undefined && cacheEncryptionKey === undefined) {
+    issues.push('CACHE_ENCRYPTION_KEY: required when a Redis cache (UPSTASH_REDIS_REST_URL) is configured')
+  }
+  if (issues.length > 0 || config === undefined) throw new ConfigError(issues)
+  return { config, cacheEncryptionKey, upstash: url && token ? { url, token } : undefined }
+}
+
+/** Thrown from request handling when start-up failed, so the wire says 503, not 500. */
+export const misconfigured = () =>
+  new AppError(503, 'misconfigured', 'The broker is not configured; see its log.', { headers: { 'Retry-After': '30' } })

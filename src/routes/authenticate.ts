@@ -1,0 +1,23 @@
+// Step (1) of SPEC §1 as Hono middleware: Bearer token → verified Identity on the context.
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app-env.ts'
+import { invalidToken } from '../errors.ts'
+import { MAX_TOKEN_BYTES, verifyServiceAccountToken } from '../identity/verify-service-account-token.ts'
+
+// RFC 6750 §2.1: "Bearer" 1*SP b64token; the scheme is case-insensitive.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
+const MAX_AUTHORIZATION_BYTES = MAX_TOKEN_BYTES + 64
+
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header('Authorization')
+  if (header === undefined) throw invalidToken('no Authorization header')
+  if (header.length > MAX_AUTHORIZATION_BYTES) throw invalidToken('Authorization header too large')
+  const match = BEARER.exec(header)
+  if (!match) throw invalidToken('Authorization is not a Bearer token')
+  const token = match[1]!
+  const { config, clusterKeys, now } = c.get('services')
+  const identity = await verifyServiceAccountToken(token, { clusters: config.clusters, keys: clusterKeys, now })
+  c.set('identity', identity)
+  c.set('serviceAccountToken', token)
+  await next()
+})

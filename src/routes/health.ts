@@ -1,0 +1,27 @@
+// GET /healthz (liveness: the process answers) and GET /readyz (Vault reachable and unsealed,
+// cache answering). sys/health needs no token (Vault HTTP API: /sys/health).
+import { Hono } from 'hono'
+import type { AppEnv } from '../app-env.ts'
+
+const READY_TIMEOUT_MS = 2000
+
+export const healthRoutes = new Hono<AppEnv>()
+  .get('/healthz', (c) => c.json({ status: 'ok' }))
+  .get('/readyz', async (c) => {
+    const { config, fetch, cache } = c.get('services')
+    const vault = await fetch(`${config.vault.address.replace(/\/+$/, '')}/v1/sys/health`, {
+      signal: AbortSignal.timeout(READY_TIMEOUT_MS),
+    })
+      .then(async (response) => {
+        await response.body?.cancel()
+        // 200 active, 429 standby, 472/473 DR/perf standby: all can serve reads.
+        return [200, 429, 472, 473].includes(response.status) ? 'ok' : `unavailable (HTTP ${response.status})`
+      })
+      .catch(() => 'unreachable')
+    const cacheState = await cache.store
+      .ping()
+      .then(() => 'ok')
+      .catch(() => 'unreachable (serving from Vault)')
+    const ready = vault === 'ok'
+    return c.json({ status: ready ? 'ready' : 'not ready', vault, cache: { backend: cache.store.kind, state: cacheState } }, ready ? 200 : 503)
+  })

@@ -1,0 +1,54 @@
+// Turning the HTTP request into what the broker needs: the Vault path from the URL, the access
+// the rules give, and the query parameters of SPEC §2. Shared by the secret, bundle and render routes.
+import type { Context } from 'hono'
+import type { AppEnv } from '../app-env.ts'
+import { badRequest } from '../errors.ts'
+import { resolveAccess, validateSecretPath, type Access } from '../rules.ts'
+import type { SecretRequest } from '../secret-broker.ts'
+
+/** The Vault path after `prefix` in the raw URL, percent-decoded once. */
+export function secretPathFromUrl(url: string, prefix: string): string {
+  const rawPath = new URL(url).pathname.slice(prefix.length)
+  let path: string
+  try {
+    path = decodeURIComponent(rawPath)
+  } catch {
+    throw badRequest('The secret path is not valid percent-encoding.', 'invalid_path')
+  }
+  return validateSecretPath(path)
+}
+
+export function parseVersion(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^[0-9]{1,9}$/.test(value)) throw badRequest('version must be a non-negative integer (KV v2).', 'invalid_version')
+  return Number(value)
+}
+
+/** Rules (SPEC §7) for one path, then the broker request built from them. */
+export function buildSecretRequest(
+  c: Context<AppEnv>,
+  path: string,
+  options: { method: 'GET' | 'POST'; version?: number; refresh?: boolean },
+): { access: Access; request: SecretRequest } {
+  const { config } = c.get('services')
+  const identity = c.get('identity')
+  const requestedRole = c.req.query('role') ?? c.req.header('X-Vault-Role')
+  const access = resolveAccess(config.rules, identity, path, { method: options.method, requestedRole })
+  const cluster = config.clusters.find((candidate) => candidate.name === identity.cluster)!
+  return {
+    access,
+    request: {
+      identity,
+      jwt: c.get('serviceAccountToken'),
+      role: access.role,
+      authMount: cluster.vaultAuthMount ?? config.vault.authMount,
+      path,
+      version: options.version,
+      kvTtlSeconds: access.rule.kvTtlSeconds ?? config.cache.kvTtlSeconds,
+      refresh: options.refresh,
+    },
+  }
+}
+
+/** `Cache-Control: no-cache` from the client asks for a fresh read from Vault (RFC 9111 §5.2.1.4). */
+export const wantsRefresh = (c: Context<AppEnv>) => /(^|,)\s*no-cache\s*(,|$)/i.test(c.req.header('Cache-Control') ?? '')

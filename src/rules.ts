@@ -1,0 +1,82 @@
+// SPEC §7 rules: identity → Vault role + the path globs it may ask for. Checked before Vault is
+// called; Vault policies still have the final word.
+import type { RuleConfig } from './config.ts'
+import { badRequest, forbidden } from './errors.ts'
+import type { Identity } from './identity/identity.ts'
+
+export interface Access {
+  role: string
+  rule: RuleConfig
+}
+
+const globCache = new Map<string, RegExp>()
+
+/** `*` matches any run of characters, `/` included, as in Vault policy paths. */
+export function matchesGlob(pattern: string, value: string): boolean {
+  let regex = globCache.get(pattern)
+  if (!regex) {
+    const source = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')
+    regex = new RegExp(`^${source}$`, 's')
+    globCache.set(pattern, regex)
+  }
+  return regex.test(value)
+}
+
+const MAX_PATH_LENGTH = 512
+
+/**
+ * A Vault logical path as a caller may name it: segments of printable characters, no `.`/`..`
+ * (Vault would clean them and so step outside the glob the rule checked), no empty segment.
+ */
+export function validateSecretPath(path: string): string {
+  if (path.length === 0) throw badRequest('A secret path is required, e.g. secret/data/myapp/config.', 'invalid_path')
+  if (path.length > MAX_PATH_LENGTH) throw badRequest(`The secret path is longer than ${MAX_PATH_LENGTH} characters.`, 'invalid_path')
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f?#%\\]/.test(path)) throw badRequest('The secret path has a character Vault paths cannot hold.', 'invalid_path')
+  const segments = path.split('/')
+  if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    throw badRequest('The secret path has an empty, "." or ".." segment.', 'invalid_path')
+  }
+  return path
+}
+
+const fillRole = (template: string, identity: Identity) =>
+  template
+    .replaceAll('{cluster}', identity.cluster)
+    .replaceAll('{namespace}', identity.namespace)
+    .replaceAll('{serviceAccount}', identity.serviceAccount)
+
+/** First matching rule wins (SPEC §7). */
+export function findRule(rules: RuleConfig[], identity: Identity): RuleConfig | undefined {
+  return rules.find(
+    (rule) =>
+      matchesGlob(rule.cluster, identity.cluster) &&
+      matchesGlob(rule.namespace, identity.namespace) &&
+      matchesGlob(rule.serviceAccount, identity.serviceAccount),
+  )
+}
+
+export function resolveAccess(
+  rules: RuleConfig[],
+  identity: Identity,
+  path: string,
+  options: { method: 'GET' | 'POST'; requestedRole?: string },
+): Access {
+  const rule = findRule(rules, identity)
+  if (!rule) throw forbidden('No rule grants this service account any secret.', 'no matching rule')
+  const patterns = options.method === 'POST' ? rule.issuingPaths : rule.paths
+  if (!patterns.some((pattern) => matchesGlob(pattern, path))) {
+    throw forbidden(
+      options.method === 'POST' ? 'This path is not an issuing path for this service account.' : 'This path is not allowed for this service account.',
+      'path outside the rule',
+    )
+  }
+  const role = fillRole(rule.role, identity)
+  if (options.requestedRole === undefined || options.requestedRole === role) return { role, rule }
+  // A caller may pick a role (`?role=`), but only one its rule lists: the rule is the boundary,
+  // and Vault checks the role's bound claims again at login.
+  if (!rule.roles.some((template) => fillRole(template, identity) === options.requestedRole)) {
+    throw forbidden('This role is not allowed for this service account.', 'requested role not in the rule')
+  }
+  return { role: options.requestedRole, rule }
+}

@@ -1,0 +1,29 @@
+import type { ChildProcess } from 'node:child_process';
+
+/** Sends a signal to a detached child's whole process group; a gone group is not an error. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * SIGTERM to the child's process group (it must be spawned with `detached: true`),
+ * SIGKILL after `graceMs`. Resolves once the child has exited.
+ */
+export async function killProcessGroup(child: ChildProcess, graceMs = 3000): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  signalGroup(pid, 'SIGCONT'); // a paused (SIGSTOP) process would not act on SIGTERM
+  signalGroup(pid, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
