@@ -1,0 +1,49 @@
+// Runs the broker as a real Worker in workerd (Miniflare), the way Cloudflare runs it: the
+// worker entry is bundled with esbuild (as wrangler does) and served on a free local port.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { build } from 'esbuild'
+import { Miniflare } from 'miniflare'
+
+// workerd refuses script paths outside the working directory (NOTES.md).
+const BUNDLE_DIR = join(process.cwd(), '.tmp', 'workerd')
+let bundled: Promise<string> | undefined
+
+function bundleWorker(): Promise<string> {
+  bundled ??= (async () => {
+    mkdirSync(BUNDLE_DIR, { recursive: true })
+    const outfile = join(BUNDLE_DIR, `worker-${process.pid}.js`)
+    await build({
+      entryPoints: ['src/adapters/worker.ts'],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      conditions: ['workerd', 'worker', 'browser'],
+      target: 'es2022',
+      outfile,
+      logLevel: 'silent',
+    })
+    return outfile
+  })()
+  return bundled
+}
+
+export interface WorkerdBroker {
+  url: string
+  stop(): Promise<void>
+}
+
+export async function startBrokerInWorkerd(bindings: Record<string, string>): Promise<WorkerdBroker> {
+  const scriptPath = await bundleWorker()
+  const mf = new Miniflare({
+    scriptPath,
+    modules: true,
+    compatibilityDate: '2026-07-01',
+    cf: false,
+    host: '127.0.0.1',
+    port: 0,
+    bindings,
+  })
+  const url = (await mf.ready).toString().replace(/\/$/, '')
+  return { url, stop: () => mf.dispose() }
+}
