@@ -1,9 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process'
 
 /** Sends a signal to a detached child's whole process group; a gone group is not an error. */
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
-    process.kill(-pid, signal);
+    process.kill(-pid, signal)
   } catch {
     // already gone
   }
@@ -14,16 +14,35 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): void {
  * SIGKILL after `graceMs`. Resolves once the child has exited.
  */
 export async function killProcessGroup(child: ChildProcess, graceMs = 3000): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const pid = child.pid
+  if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   signalGroup(pid, 'SIGCONT'); // a paused (SIGSTOP) process would not act on SIGTERM
-  signalGroup(pid, 'SIGTERM');
-  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
+  signalGroup(pid, 'SIGTERM')
+  const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs)
+  await exited
+  clearTimeout(timer)
 }
 
 export function hasExited(child: ChildProcess): boolean {
-  return child.exitCode !== null || child.signalCode !== null;
+  return child.exitCode !== null || child.signalCode !== null
+}
+
+/**
+ * SIGKILLs the child's process group when this process exits without having stopped it
+ * (a crash, `process.exit`, a test runner torn down early): detached children would
+ * otherwise outlive us. `cleanupSync` runs too (e.g. removing a temp dir). Returns the
+ * function that unregisters the hook.
+ */
+export function killOnExit(child: ChildProcess, cleanupSync?: () => void): () => void {
+  const hook = () => {
+    if (child.pid !== undefined && !hasExited(child)) signalGroup(child.pid, 'SIGKILL')
+    try {
+      cleanupSync?.()
+    } catch {
+      // best effort while exiting
+    }
+  }
+  process.once('exit', hook)
+  return () => process.removeListener('exit', hook)
 }

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer } from 'node:net'
 
 /**
  * A TCP port on 127.0.0.1 that nothing listens on right now: the kernel picks it
@@ -7,18 +7,18 @@ import { createServer } from 'node:net';
  */
 export async function getFreePort(host = '127.0.0.1'): Promise<number> {
   return await new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
     server.listen({ port: 0, host, exclusive: true }, () => {
-      const address = server.address();
+      const address = server.address()
       if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('could not read the port the kernel picked'));
-        return;
+        server.close()
+        reject(new Error('could not read the port the kernel picked'))
+        return
       }
-      const { port } = address;
-      server.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
+      const { port } = address
+      server.close((err) => (err ? reject(err) : resolve(port)))
+    })
+  })
 }

