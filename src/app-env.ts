@@ -4,6 +4,7 @@ import type { SecureCache } from './cache/secure-cache.ts'
 import type { Identity } from './identity/identity.ts'
 import type { ClusterKeys } from './identity/cluster-keys.ts'
 import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics.ts'
 import type { SecretBroker } from './secret-broker.ts'
 import type { VaultClient } from './vault/vault-client.ts'
 
@@ -14,6 +15,8 @@ export interface AppDeps {
   cache: SecureCache
   now: () => number
   log: Logger
+  /** Prometheus counters; Node and Deno serve them at /metrics (per-isolate counts on Workers would mislead). */
+  metrics?: Metrics
 }
 
 /** What createApp builds once from AppDeps and hands to every route. */

@@ -9,9 +9,13 @@ import { AppError, toProblem } from './errors.ts'
 import { createClusterKeys } from './identity/cluster-keys.ts'
 import { authenticate } from './routes/authenticate.ts'
 import { healthRoutes } from './routes/health.ts'
+import { metricsRoutes } from './routes/metrics.ts'
+import { openApiRoutes } from './routes/openapi.ts'
 import { secretRoutes } from './routes/secrets.ts'
 import { createSecretBroker } from './secret-broker.ts'
 import { createVaultClient } from './vault/vault-client.ts'
+
+const KNOWN_GROUPS = new Set(['/v1/secrets', '/v1/bundle', '/v1/render', '/healthz', '/readyz', '/metrics', '/openapi.json'])
 
 export function createServices(deps: AppDeps): Services {
   const vault = createVaultClient({ ...deps.config.vault, fetch: deps.fetch })
@@ -41,9 +45,14 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
     await next()
     // Secrets must not sit in shared or browser caches (SPEC §2).
     c.header('Cache-Control', 'no-store')
+    // Route groups, not paths: a path label would grow without bound and name secrets.
+    const group = c.req.path.startsWith('/v1/') ? c.req.path.split('/', 3).join('/') : c.req.path
+    services.metrics?.count('vault_edge_http_requests_total', { route: KNOWN_GROUPS.has(group) ? group : 'other', status: String(c.res.status) })
   })
 
   app.route('/', healthRoutes)
+  app.route('/', openApiRoutes)
+  if (services.metrics) app.route('/', metricsRoutes)
   app.use('/v1/*', etag({ generateDigest: (body) => services.cache.fingerprint(body) }), authenticate)
   app.route('/v1/secrets', secretRoutes)
 

@@ -9,11 +9,14 @@ import { createSecureCache } from './cache/secure-cache.ts'
 import { createUpstashStore } from './cache/upstash-store.ts'
 import { loadBindings, type RawBindings } from './config.ts'
 import type { Logger } from './logger.ts'
+import { createMetrics } from './metrics.ts'
 
 export interface Runtime {
   fetch: typeof fetch
   log: Logger
   now?: () => number
+  /** Serve /metrics (Node and Deno). */
+  metrics?: boolean
 }
 
 export interface Broker {
@@ -28,6 +31,6 @@ export async function createBroker(env: RawBindings, runtime: Runtime): Promise<
   const store = bindings.upstash ? createUpstashStore(bindings.upstash) : createMemoryStore(now)
   const sealer = await createSealer(bindings.cacheEncryptionKey)
   const cache = createSecureCache(store, sealer, (message) => runtime.log.log('warn', message))
-  const services = createServices({ config: bindings.config, fetch: runtime.fetch, cache, now, log: runtime.log })
+  const services = createServices({ config: bindings.config, fetch: runtime.fetch, cache, now, log: runtime.log, metrics: runtime.metrics ? createMetrics() : undefined })
   return { app: createApp(services), services }
 }

@@ -14,7 +14,7 @@ declare const Deno: {
 const log = createConsoleLogger()
 try {
   const env = withConfigFile(Deno.env.toObject(), Deno.args, (path) => Deno.readTextFileSync(path))
-  const { app } = await createBroker(env, { fetch: globalThis.fetch, log })
+  const { app } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
   const port = Number(env.PORT ?? DEFAULT_PORT)
   const hostname = env.HOST ?? '127.0.0.1'
   Deno.serve({ port, hostname, onListen: ({ port }) => log.log('info', 'vault-edge listening', { runtime: 'deno', url: `http://${hostname}:${port}` }) }, app.fetch)

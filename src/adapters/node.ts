@@ -8,7 +8,7 @@ import { DEFAULT_PORT, describeStartupFailure, withConfigFile } from './process-
 const log = createConsoleLogger()
 try {
   const env = withConfigFile(process.env, process.argv.slice(2), (path) => readFileSync(path, 'utf8'))
-  const { app } = await createBroker(env, { fetch: globalThis.fetch, log })
+  const { app } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
   const port = Number(process.env.PORT ?? DEFAULT_PORT)
   const hostname = process.env.HOST ?? '127.0.0.1'
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {

@@ -21,6 +21,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
     metadata: result.read.metadata,
   })
   c.header('X-Cache', result.cache)
+  c.get('services').metrics?.count('vault_edge_secret_reads_total', { cache: result.cache })
   if (result.leaseExpiresAtMs !== undefined) {
     c.header('X-Vault-Lease-Expires', new Date(result.leaseExpiresAtMs).toISOString())
     c.header('X-Vault-Lease-Duration', String(result.read.secret.lease_duration))

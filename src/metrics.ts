@@ -1,0 +1,36 @@
+// Prometheus text exposition (format 0.0.4) of a few counters. Hand-written because the
+// usual client (prom-client) is Node-only and this file must also run in Deno.
+export interface Metrics {
+  count(name: MetricName, labels?: Record<string, string>): void
+  render(): string
+}
+
+const HELP = {
+  vault_edge_http_requests_total: 'HTTP responses by route group and status code.',
+  vault_edge_secret_reads_total: 'Secret reads by cache outcome (hit, miss, stale).',
+} as const
+
+export type MetricName = keyof typeof HELP
+
+const escapeLabel = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')
+
+export function createMetrics(): Metrics {
+  const series = new Map<string, number>()
+  return {
+    count(name, labels = {}) {
+      const labelText = Object.entries(labels)
+        .map(([label, value]) => `${label}="${escapeLabel(value)}"`)
+        .join(',')
+      const key = labelText ? `${name}{${labelText}}` : name
+      series.set(key, (series.get(key) ?? 0) + 1)
+    },
+    render() {
+      const lines: string[] = []
+      for (const [name, help] of Object.entries(HELP)) {
+        lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`)
+        for (const [key, value] of series) if (key === name || key.startsWith(`${name}{`)) lines.push(`${key} ${value}`)
+      }
+      return `${lines.join('\n')}\n`
+    },
+  }
+}
