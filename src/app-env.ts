@@ -6,6 +6,8 @@ import type { ClusterKeys } from './identity/cluster-keys.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 import type { SecretBroker } from './secret-broker.ts'
+import type { LeaseRegistry } from './vault/lease-registry.ts'
+import type { TokenSource } from './vault/token-source.ts'
 import type { VaultClient } from './vault/vault-client.ts'
 
 /** Everything with I/O or time, injected (STYLE: seams for tests). */
@@ -24,6 +26,10 @@ export interface Services extends AppDeps {
   vault: VaultClient
   clusterKeys: ClusterKeys
   broker: SecretBroker
+  /** Pod Vault tokens, shared by reads and issuing POSTs (src/vault/token-source.ts). */
+  tokens: TokenSource
+  /** Leases served recently, for the renewal job (src/vault/lease-registry.ts). */
+  leases: LeaseRegistry
 }
 
 export interface AppEnv {

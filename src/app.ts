@@ -14,16 +14,20 @@ import { openApiRoutes } from './routes/openapi.ts'
 import { secretRoutes } from './routes/secrets.ts'
 import { createSecretBroker } from './secret-broker.ts'
 import { createVaultClient } from './vault/vault-client.ts'
+import { createVaultSessions } from './vault/vault-sessions.ts'
 
 const KNOWN_GROUPS = new Set(['/v1/secrets', '/v1/bundle', '/v1/render', '/healthz', '/readyz', '/metrics', '/openapi.json'])
 
 export function createServices(deps: AppDeps): Services {
   const vault = createVaultClient({ ...deps.config.vault, fetch: deps.fetch })
+  const { tokens, leases } = createVaultSessions({ config: deps.config, vault, cache: deps.cache, now: deps.now, log: deps.log })
   return {
     ...deps,
     vault,
-    clusterKeys: createClusterKeys(deps.fetch),
-    broker: createSecretBroker({ config: deps.config, vault, cache: deps.cache, now: deps.now }),
+    tokens,
+    leases,
+    clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log }),
+    broker: createSecretBroker({ config: deps.config, vault, cache: deps.cache, now: deps.now, tokens, leases }),
   }
 }
 

@@ -30,7 +30,7 @@ export async function createBroker(env: RawBindings, runtime: Runtime): Promise<
   const now = runtime.now ?? Date.now
   const store = bindings.upstash ? createUpstashStore(bindings.upstash) : createMemoryStore(now)
   const sealer = await createSealer(bindings.cacheEncryptionKey)
-  const cache = createSecureCache(store, sealer, (message) => runtime.log.log('warn', message))
+  const cache = createSecureCache(store, sealer, { log: (message) => runtime.log.log('warn', message), now })
   const services = createServices({ config: bindings.config, fetch: runtime.fetch, cache, now, log: runtime.log, metrics: runtime.metrics ? createMetrics() : undefined })
   return { app: createApp(services), services }
 }

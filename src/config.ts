@@ -3,12 +3,19 @@
 import { z } from 'zod'
 import { AppError } from './errors.ts'
 
+// Asymmetric JWS algorithms only: `none` and HMAC (HS*) cannot even be written in the config, since
+// with HMAC the cluster's *public* key would be the secret (SPEC §3; also refused in src/identity).
 const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 // What kube-apiserver signs ServiceAccount tokens with (RSA or ECDSA service-account keys).
 const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'ES384', 'ES512'] as const
 const DEFAULT_MAX_TOKEN_AGE_SECONDS = 24 * 60 * 60
 
-const jwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional() })
+// RFC 7518 §6.2.2, §6.3.2, RFC 8037: members only a private key has. A verifier needs public keys;
+// a private one in config is a leaked signing key, and an `oct` key would be an HMAC secret.
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
+const jwkSchema = z
+  .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().optional() })
+  .refine((jwk) => PRIVATE_JWK_MEMBERS.every((member) => !(member in jwk)), 'must be a public key (no private members)')
 
 const clusterSchema = z.object({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'lower-case DNS label'),
@@ -22,15 +29,34 @@ const clusterSchema = z.object({
   clockLeewaySeconds: z.number().int().min(0).max(60).default(30),
   vaultAuthMount: z.string().min(1).optional(),
   vaultAuthMethod: z.enum(['jwt', 'kubernetes']).optional(),
+}).superRefine((cluster, ctx) => {
+  // One key source per cluster (docs/identity.md): two would leave unclear which one is trusted.
+  if (cluster.jwks && cluster.jwksUri) ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'set jwks or jwksUri, not both' })
+  // Without either, keys come from OIDC discovery under the issuer, which must then be a URL
+  // (legacy-style issuers such as `kubernetes/serviceaccount` need jwks or jwksUri).
+  if (!cluster.jwks && !cluster.jwksUri && !/^https?:\/\/[^/]/.test(cluster.issuer)) {
+    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'not an http(s) URL to discover keys from: set jwks or jwksUri' })
+  }
 })
 
-const vaultSchema = z.object({
-  address: z.url(),
-  namespace: z.string().min(1).nullable().default(null),
-  authMethod: z.enum(['jwt', 'kubernetes']).default('jwt'),
-  authMount: z.string().min(1).default('jwt'),
-  timeoutMs: z.number().int().positive().max(60_000).default(5000),
+const leaseRenewalSchema = z.object({
+  /** How often the renewal job runs (the Node/Deno timer; keep it equal to the Workers cron). */
+  intervalSeconds: z.number().int().positive().max(3600).default(60),
+  /** A lease not served for this long is no longer renewed: Vault lets it expire. */
+  idleSeconds: z.number().int().positive().default(900),
 })
+
+const vaultSchema = z
+  .object({
+    address: z.url(),
+    namespace: z.string().min(1).nullable().default(null),
+    authMethod: z.enum(['jwt', 'kubernetes']).default('jwt'),
+    /** Default: the method's own name (`jwt` or `kubernetes`), where `vault auth enable` mounts it. */
+    authMount: z.string().min(1).optional(),
+    timeoutMs: z.number().int().positive().max(60_000).default(5000),
+    leaseRenewal: leaseRenewalSchema.default({ intervalSeconds: 60, idleSeconds: 900 }),
+  })
+  .transform((vault) => ({ ...vault, authMount: vault.authMount ?? vault.authMethod }))
 
 const ruleSchema = z.object({
   cluster: z.string().default('*'),

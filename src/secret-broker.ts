@@ -4,14 +4,14 @@ import type { Config } from './config.ts'
 import { AppError } from './errors.ts'
 import { identityScope, type Identity } from './identity/identity.ts'
 import type { SecureCache } from './cache/secure-cache.ts'
-import { loginWithServiceAccountToken } from './vault/login.ts'
+import { createLeaseRegistry, servedLeaseOf, type LeaseRegistry } from './vault/lease-registry.ts'
+import { LEASE_MARGIN_SECONDS, leaseMarginSeconds } from './vault/lease-renewer.ts'
 import { readSecret, type SecretRead } from './vault/read-secret.ts'
+import { createTokenSource, TOKEN_RENEW_MARGIN_SECONDS, type TokenSource } from './vault/token-source.ts'
 import type { VaultClient } from './vault/vault-client.ts'
-import type { VaultLogin } from './vault/vault-types.ts'
 
-// Stop using a Vault token or a leased secret this long before Vault ends it.
-export const TOKEN_RENEW_MARGIN_SECONDS = 30
-export const LEASE_MARGIN_SECONDS = 10
+// Stop using a Vault token or a leased secret this long before Vault ends it (src/vault/).
+export { LEASE_MARGIN_SECONDS, TOKEN_RENEW_MARGIN_SECONDS }
 
 export interface SecretRequest {
   identity: Identity
@@ -42,38 +42,41 @@ export interface SecretBroker {
   getSecret(request: SecretRequest): Promise<SecretResult>
 }
 
-// Vault failures during which an expired entry may still be served (SPEC §5).
-const STALE_OK_STATUSES = new Set([502, 503, 504])
+// Vault failures during which an expired entry may still be served (SPEC §5): rate limited,
+// erroring, sealed or unreachable, timed out.
+const STALE_OK_STATUSES = new Set([429, 502, 503, 504])
+// Vault answers after which the identity's entry is dropped: access revoked, secret deleted.
+const VAULT_GONE_STATUSES = new Set([403, 404])
+/** `Cache-Control: no-cache` refreshes of one entry by one identity: one per interval (SPEC §2). */
+export const REFRESH_INTERVAL_SECONDS = 10
+const FILL_POLL_FIRST_MS = 25
+const FILL_POLL_MAX_MS = 250
+/** Time for a Redis call on each side of the Vault calls, on top of Vault's own timeouts. */
+const FILL_REDIS_ALLOWANCE_MS = 2000
 
-export function createSecretBroker(deps: { config: Config; vault: VaultClient; cache: SecureCache; now: () => number }): SecretBroker {
+export function createSecretBroker(deps: {
+  config: Config
+  vault: VaultClient
+  cache: SecureCache
+  now: () => number
+  /** Pod tokens (src/vault/token-source.ts); default: one of its own over `cache`. */
+  tokens?: TokenSource
+  /** Where served leases are noted for the renewal job (src/vault/lease-registry.ts). */
+  leases?: LeaseRegistry
+}): SecretBroker {
   const { cache, vault, now } = deps
+  const tokens = deps.tokens ?? createTokenSource({ vault, cache, now })
+  const leases = deps.leases ?? createLeaseRegistry({ cache, now, throttleMs: deps.config.vault.leaseRenewal.intervalSeconds * 500 })
   const inFlight = new Map<string, Promise<SecretResult>>()
-
-  async function login(request: SecretRequest, tokenParts: string[]): Promise<VaultLogin> {
-    const login = await loginWithServiceAccountToken(vault, { mount: request.authMount, role: request.role, jwt: request.jwt, now })
-    const usableSeconds = login.ttlSeconds === 0 ? deps.config.cache.kvTtlSeconds : login.ttlSeconds - TOKEN_RENEW_MARGIN_SECONDS
-    if (usableSeconds >= 1) await cache.set('vault-token', tokenParts, login, usableSeconds)
-    return login
-  }
+  // A fill is a login and a read; its lock lives that long, and waiters wait no longer.
+  const fillWaitMs = Math.ceil((2 * deps.config.vault.timeoutMs + FILL_REDIS_ALLOWANCE_MS) / 1000) * 1000
 
   async function readFromVault(request: SecretRequest): Promise<CachedRead> {
-    const tokenParts = [identityScope(request.identity), request.authMount, request.role]
-    let token = await cache.get<VaultLogin>('vault-token', tokenParts)
-    const fromCache = token !== undefined
-    token ??= await login(request, tokenParts)
-    let read: SecretRead
-    try {
-      read = await readSecret(vault, { token: token.token, path: request.path, version: request.version })
-    } catch (error) {
-      // A cached token may have been revoked behind our back: one fresh login, then Vault's answer stands.
-      if (!(fromCache && error instanceof AppError && error.status === 403)) throw error
-      await cache.delete('vault-token', tokenParts)
-      token = await login(request, tokenParts)
-      read = await readSecret(vault, { token: token.token, path: request.path, version: request.version })
-    }
+    // Cached pod token, renewed when due; a 403 on a cached one → one fresh login (token-source.ts).
+    const read = await tokens.withToken(request, (token) => readSecret(vault, { token: token.token, path: request.path, version: request.version }))
     const issuedAtMs = now()
     const leased = read.secret.lease_duration > 0 && read.secret.lease_id !== ''
-    const freshSeconds = leased ? Math.max(1, read.secret.lease_duration - LEASE_MARGIN_SECONDS) : request.kvTtlSeconds
+    const freshSeconds = leased ? Math.max(1, read.secret.lease_duration - leaseMarginSeconds(read.secret.lease_duration)) : request.kvTtlSeconds
     return {
       read,
       freshUntilMs: issuedAtMs + freshSeconds * 1000,
@@ -81,19 +84,76 @@ export function createSecretBroker(deps: { config: Config; vault: VaultClient; c
     }
   }
 
+  const isFresh = (entry: CachedRead) => entry.freshUntilMs > now()
+  // An expired entry stays usable while Vault fails, up to maxStaleSeconds and never past a lease's end.
+  const isUsableStale = (entry: CachedRead) =>
+    entry.freshUntilMs + deps.config.cache.maxStaleSeconds * 1000 > now() && (entry.leaseExpiresAtMs ?? Infinity) > now()
+
+  async function readAndStore(request: SecretRequest, parts: string[]): Promise<CachedRead> {
+    const fresh = await readFromVault(request)
+    // Keep the entry past its freshness for stale serving, but never past a lease's end.
+    const keepMs = fresh.leaseExpiresAtMs ?? fresh.freshUntilMs + deps.config.cache.maxStaleSeconds * 1000
+    await cache.set('secret', parts, fresh, (keepMs - now()) / 1000)
+    return fresh
+  }
+
+  /** `Cache-Control: no-cache` goes to Vault at most once per REFRESH_INTERVAL_SECONDS per identity and entry, across processes. */
+  async function claimRefresh(parts: string[]): Promise<void> {
+    const claimed = await cache.claim('refresh', parts, { atMs: now() }, REFRESH_INTERVAL_SECONDS)
+    if (claimed !== 'held') return // 'unavailable': without a cache every request goes to Vault anyway
+    const last = await cache.get<{ atMs: number }>('refresh', parts)
+    const waitSeconds = last ? Math.ceil((last.atMs + REFRESH_INTERVAL_SECONDS * 1000 - now()) / 1000) : REFRESH_INTERVAL_SECONDS
+    throw new AppError(429, 'rate_limited', `This secret was refreshed from Vault for this service account less than ${REFRESH_INTERVAL_SECONDS} s ago.`, {
+      headers: { 'Retry-After': String(Math.min(REFRESH_INTERVAL_SECONDS, Math.max(1, waitSeconds))) },
+      logReason: 'no-cache refresh rate limited',
+    })
+  }
+
+  /**
+   * Another process holds the entry's fill lock: poll until its entry is fresh, the lock is gone
+   * (the holder gave up) or FILL_WAIT_MS of sleeping passed. Returns the latest entry seen.
+   */
+  async function waitForFill(parts: string[]): Promise<{ fresh: boolean; entry: CachedRead | undefined }> {
+    let entry: CachedRead | undefined
+    for (let slept = 0, pause = FILL_POLL_FIRST_MS; slept < fillWaitMs; slept += pause, pause = Math.min(pause * 1.5, FILL_POLL_MAX_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, pause))
+      const [latest, lock] = await Promise.all([cache.get<CachedRead>('secret', parts), cache.get('lock', parts)])
+      entry = latest
+      if (entry && isFresh(entry)) return { fresh: true, entry }
+      if (lock === undefined) break
+    }
+    return { fresh: false, entry }
+  }
+
   async function resolve(request: SecretRequest, parts: string[]): Promise<SecretResult> {
-    const cached = await cache.get<CachedRead>('secret', parts)
-    if (cached && !request.refresh && cached.freshUntilMs > now()) return { ...cached, cache: 'hit' }
+    let cached = await cache.get<CachedRead>('secret', parts)
+    if (cached && !request.refresh && isFresh(cached)) return { ...cached, cache: 'hit' }
+    if (request.refresh) await claimRefresh(parts)
+    // Across processes, one fill per entry: a short lock in the cache (SET NX EX); the others wait for its entry.
+    const lock = request.refresh ? 'unavailable' : await cache.claim('lock', parts, { atMs: now() }, fillWaitMs / 1000)
+    if (lock === 'held') {
+      const waited = await waitForFill(parts)
+      if (waited.fresh) return { ...waited.entry!, cache: 'hit' }
+      // The holder gave up or is stuck: it met a Vault failure we would meet too, so a usable
+      // stale entry is served now; without one we ask Vault ourselves, for our own answer.
+      cached = waited.entry
+      if (cached && isUsableStale(cached)) return { ...cached, cache: 'stale' }
+    }
     try {
-      const fresh = await readFromVault(request)
-      // Keep the entry past its freshness for stale serving, but never past a lease's end.
-      const keepMs = fresh.leaseExpiresAtMs ?? fresh.freshUntilMs + deps.config.cache.maxStaleSeconds * 1000
-      await cache.set('secret', parts, fresh, (keepMs - now()) / 1000)
-      return { ...fresh, cache: 'miss' }
+      if (lock === 'acquired') {
+        // Another process may have filled it between our first look and the claim.
+        const again = await cache.get<CachedRead>('secret', parts)
+        if (again && isFresh(again)) return { ...again, cache: 'hit' }
+      }
+      return { ...(await readAndStore(request, parts)), cache: 'miss' }
     } catch (error) {
-      const usable = cached && (cached.leaseExpiresAtMs ?? Infinity) > now()
-      if (usable && error instanceof AppError && STALE_OK_STATUSES.has(error.status)) return { ...cached, cache: 'stale' }
+      if (!(error instanceof AppError)) throw error
+      // Vault has the final word: a denied or deleted secret is not served again, stale or not.
+      if (VAULT_GONE_STATUSES.has(error.status)) await cache.delete('secret', parts)
+      else if (cached && isUsableStale(cached) && STALE_OK_STATUSES.has(error.status)) return { ...cached, cache: 'stale' }
       throw error
+    } finally {
+      if (lock === 'acquired') await cache.delete('lock', parts)
     }
   }
 
@@ -101,13 +161,19 @@ export function createSecretBroker(deps: { config: Config; vault: VaultClient; c
     getSecret(request) {
       const parts = [identityScope(request.identity), request.authMount, request.role, request.path, String(request.version ?? '')]
       const flightKey = JSON.stringify(parts) + (request.refresh ? ' refresh' : '')
-      // Concurrent misses for one entry inside this isolate share one Vault call.
+      // Concurrent misses for one entry inside this isolate share one Vault call; `miss` is
+      // reported to the request that made it, the others were served what it cached.
       let pending = inFlight.get(flightKey)
-      if (!pending) {
+      if (pending) pending = pending.then((result) => (result.cache === 'miss' ? { ...result, cache: 'hit' } : result))
+      else {
         pending = resolve(request, parts).finally(() => inFlight.delete(flightKey))
         inFlight.set(flightKey, pending)
       }
-      return pending
+      // Served leases are renewed by the scheduled job while in use (src/vault/lease-registry.ts).
+      return pending.then(async (result) => {
+        await leases.noteServed(servedLeaseOf(request, parts, result))
+        return result
+      })
     },
   }
 }

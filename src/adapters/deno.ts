@@ -1,6 +1,7 @@
 // Deno entry (`npm run start:deno`): PORT (default 8787), HOST, BROKER_CONFIG or --config FILE.
 import { createBroker } from '../bootstrap.ts'
 import { createConsoleLogger } from '../logger.ts'
+import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
 import { DEFAULT_PORT, describeStartupFailure, withConfigFile } from './process-bindings.ts'
 
 declare const Deno: {
@@ -14,7 +15,9 @@ declare const Deno: {
 const log = createConsoleLogger()
 try {
   const env = withConfigFile(Deno.env.toObject(), Deno.args, (path) => Deno.readTextFileSync(path))
-  const { app } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
+  // Renews the leases of dynamic secrets served recently (SPEC §5).
+  startLeaseRenewalTimer(services)
   const port = Number(env.PORT ?? DEFAULT_PORT)
   const hostname = env.HOST ?? '127.0.0.1'
   Deno.serve({ port, hostname, onListen: ({ port }) => log.log('info', 'vault-edge listening', { runtime: 'deno', url: `http://${hostname}:${port}` }) }, app.fetch)

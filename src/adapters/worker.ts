@@ -3,6 +3,7 @@ import { createBroker, type Broker } from '../bootstrap.ts'
 import { ConfigError, misconfigured, type RawBindings } from '../config.ts'
 import { toProblem } from '../errors.ts'
 import { createConsoleLogger } from '../logger.ts'
+import { renewLeasesNow } from '../vault/vault-sessions.ts'
 
 type WorkerEnv = Record<string, unknown>
 
@@ -41,5 +42,15 @@ export default {
       return new Response(JSON.stringify(problem), { status: 503, headers: { ...headers, 'Content-Type': 'application/problem+json' } })
     }
     return broker.app.fetch(request, env, ctx as never)
+  },
+
+  /** The cron trigger in wrangler.toml: renews the leases served recently (SPEC §5). */
+  async scheduled(_controller: unknown, env: WorkerEnv, ctx: { waitUntil(promise: Promise<unknown>): void }): Promise<void> {
+    const run = brokerFor(env).then(async ({ services }) => {
+      const report = await renewLeasesNow(services)
+      if (report.renewed + report.idle + report.gone + report.failed > 0) log.log('info', 'lease renewal', { ...report })
+    })
+    ctx.waitUntil(run.catch(() => {}))
+    await run
   },
 }

@@ -18,7 +18,11 @@ export class CacheUnavailableError extends Error {
   }
 }
 
-/** Redis answers `ERR invalid expire time` for EX 0 or a fraction; every store enforces the same. */
+/**
+ * Redis answers `ERR invalid expire time` for `EX 0` or below, and `ERR value is not an integer`
+ * for a fraction or anything past a 64-bit integer; every store enforces the same. Every safe
+ * integer ≥ 1 is accepted by Redis (its bound, (LLONG_MAX - now_ms) / 1000, lies above 2^53).
+ */
 export function assertValidTtl(ttlSeconds: number): void {
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new RangeError(`invalid expire time: ${ttlSeconds}`)
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1) throw new RangeError(`invalid expire time: ${ttlSeconds}`)
 }

@@ -1,55 +1,92 @@
-// Per-cluster JWKS resolution. jose's remote JWKS already has the cooldown and the reload on
-// an unknown `kid` (STYLE: don't wrap it in our own cache); this file only picks the source:
-// inline JWKS, explicit jwksUri, or OIDC discovery from the issuer.
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose'
+// Per-cluster verification keys (SPEC §3): an inline JWKS from config, an explicit jwksUri, or
+// the jwks_uri from the issuer's OIDC discovery document. This file picks the source and turns a
+// token header into the keys that may have signed it; caching lives in cached-remote-jwks.ts.
+import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWSHeaderParameters } from 'jose'
+import type { SecureCache } from '../cache/secure-cache.ts'
 import type { ClusterConfig } from '../config.ts'
+import type { Logger } from '../logger.ts'
+import { createCachedRemoteJwks, type KeyLookup } from './cached-remote-jwks.ts'
+import type { ProtectedHeader } from './check-protected-header.ts'
+import { createJwksUriDiscovery } from './discover-jwks-uri.ts'
+import type { CompactJws } from './parse-compact-jws.ts'
 
-export const JWKS_COOLDOWN_MS = 30_000
-export const JWKS_MAX_AGE_MS = 10 * 60_000
-const DISCOVERY_TIMEOUT_MS = 5000
+export { JWKS_COOLDOWN_MS, JWKS_MAX_AGE_MS, JWKS_STALE_IF_ERROR_MS } from './cached-remote-jwks.ts'
+
+/**
+ * A token without a kid is tried against every key of its alg's type. Real JWKS hold one to a
+ * few keys; the bound keeps a forged kid-less token from costing more than that.
+ */
+export const MAX_CANDIDATE_KEYS = 16
 
 export type FetchLike = typeof fetch
 
-export type ClusterKeys = (cluster: ClusterConfig) => JWTVerifyGetKey
-
-/** OpenID Connect Discovery 1.0 §4: the issuer's metadata names its jwks_uri. */
-async function discoverJwksUri(cluster: ClusterConfig, fetchImpl: FetchLike): Promise<URL> {
-  const url = `${cluster.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`
-  const response = await fetchImpl(url, { signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS), redirect: 'manual' })
-  if (response.status !== 200) throw new Error(`OIDC discovery for cluster ${cluster.name} answered ${response.status}`)
-  const metadata = (await response.json()) as { jwks_uri?: unknown }
-  if (typeof metadata.jwks_uri !== 'string') throw new Error(`OIDC discovery for cluster ${cluster.name} has no jwks_uri`)
-  return new URL(metadata.jwks_uri)
+export interface ClusterKeySet {
+  /**
+   * The keys that may have signed a token with this header: none when no key fits its kid and
+   * alg, one when the kid names it, several when there is no kid to choose by.
+   * Throws when the cluster's keys cannot be had at all (endpoint down, nothing cached).
+   */
+  candidateKeys(header: ProtectedHeader, jws: CompactJws): Promise<CryptoKey[]>
 }
 
-export function createClusterKeys(fetchImpl: FetchLike): ClusterKeys {
-  const byCluster = new Map<string, JWTVerifyGetKey>()
+export type ClusterKeys = (cluster: ClusterConfig) => ClusterKeySet
 
-  const build = (cluster: ClusterConfig): JWTVerifyGetKey => {
-    if (cluster.jwks) return createLocalJWKSet(cluster.jwks as Parameters<typeof createLocalJWKSet>[0])
-    const remote = (uri: URL) =>
-      createRemoteJWKSet(uri, {
-        cooldownDuration: JWKS_COOLDOWN_MS,
-        cacheMaxAge: JWKS_MAX_AGE_MS,
-        [customFetch]: fetchImpl,
-      })
+export interface ClusterKeysOptions {
+  log?: Logger
+}
+
+export function createClusterKeys(fetchImpl: FetchLike, cache: SecureCache, options: ClusterKeysOptions = {}): ClusterKeys {
+  const byCluster = new Map<string, ClusterKeySet>()
+
+  const lookupFor = (cluster: ClusterConfig): KeyLookup => {
+    const onFailure = (source: string) => (reason: string) =>
+      options.log?.log('warn', `${source} failed; cached keys keep verifying until they are too old`, { cluster: cluster.name, reason })
+    if (cluster.jwks) return createLocalJWKSet(cluster.jwks as unknown as JSONWebKeySet)
+    const remote = (url: URL) => createCachedRemoteJwks({ url, fetch: fetchImpl, cache, onFailure: onFailure('JWKS fetch') })
     if (cluster.jwksUri) return remote(new URL(cluster.jwksUri))
-    let discovered: Promise<JWTVerifyGetKey> | undefined
+
+    const discover = createJwksUriDiscovery({ issuer: cluster.issuer, fetch: fetchImpl, cache, onFailure: onFailure('OIDC discovery') })
+    // Keys follow the discovery document: should its jwks_uri change, the old set is dropped.
+    let current: { href: string; lookup: KeyLookup } | undefined
     return async (header, token) => {
-      discovered ??= discoverJwksUri(cluster, fetchImpl)
-        .then(remote)
-        .catch((error: unknown) => {
-          discovered = undefined // a failed discovery is retried by the next request
+      const url = await discover()
+      if (current?.href !== url.href) current = { href: url.href, lookup: remote(url) }
+      return current.lookup(header, token)
+    }
+  }
+
+  const keySetFor = (cluster: ClusterConfig): ClusterKeySet => {
+    const lookup = lookupFor(cluster)
+    return {
+      async candidateKeys(header, jws) {
+        // jose's JWKS matches `kid` exactly when the header has one, so `kid: ""` (old clusters)
+        // would only match a key whose kid is "". checkProtectedHeader has already turned "" into
+        // undefined: the lookup then considers every key of the alg's type.
+        const lookupHeader: JWSHeaderParameters = header.kid === undefined ? { alg: header.alg } : { alg: header.alg, kid: header.kid }
+        const token = { protected: jws.encodedHeader, payload: jws.encodedPayload, signature: jws.signature }
+        try {
+          return [await lookup(lookupHeader, token)]
+        } catch (error) {
+          if (error instanceof joseErrors.JWKSNoMatchingKey) return []
+          // jwtVerify does not try several keys itself; the error carries them for us to try.
+          if (error instanceof joseErrors.JWKSMultipleMatchingKeys) {
+            const keys: CryptoKey[] = []
+            for await (const key of error) {
+              keys.push(key)
+              if (keys.length >= MAX_CANDIDATE_KEYS) break
+            }
+            return keys
+          }
           throw error
-        })
-      return (await discovered)(header, token)
+        }
+      },
     }
   }
 
   return (cluster) => {
     let keys = byCluster.get(cluster.name)
     if (!keys) {
-      keys = build(cluster)
+      keys = keySetFor(cluster)
       byCluster.set(cluster.name, keys)
     }
     return keys

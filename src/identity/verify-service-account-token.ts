@@ -1,102 +1,92 @@
-// SPEC §3: a token is accepted only if every check holds. Each failure is the same generic 401
-// on the wire; the log gets which check failed (never the token).
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose'
+// SPEC §3: a token is accepted only if every check holds, in this order — cheapest and least
+// trusting first, and no key is fetched or tried before the issuer has chosen the cluster:
+//   1. shape: size, three canonical base64url segments, JSON objects without duplicate names;
+//   2. header: only alg/kid/typ, never none or HMAC;
+//   3. cluster: by `iss` (legacy tokens: the clusters that opt in);
+//   4. alg in that cluster's allow-list, then the signature with that cluster's keys;
+//   5. claims: iss, aud, exp, nbf, iat, age, warnafter, sub ⇔ kubernetes.io.
+// Each failure is the same generic 401 on the wire; the log gets which check failed, never the token.
+import { errors as joseErrors, jwtVerify } from 'jose'
 import type { ClusterConfig } from '../config.ts'
 import { invalidToken } from '../errors.ts'
+import { checkProtectedHeader, isAlgorithmAllowed, type ProtectedHeader } from './check-protected-header.ts'
 import type { ClusterKeys } from './cluster-keys.ts'
 import type { Identity } from './identity.ts'
+import { parseCompactJws, type CompactJws, type JsonObject } from './parse-compact-jws.ts'
+import { selectClusters, type TokenKind } from './select-clusters.ts'
+import { identityFromLegacyClaims, identityFromProjectedClaims } from './service-account-claims.ts'
+import { checkWarnAfter, claimOptions, describeJoseFailure } from './token-claim-checks.ts'
 
-// Projected tokens are ~1 KB; 16 KiB leaves room for long names and still bounds the work.
-export const MAX_TOKEN_BYTES = 16 * 1024
-const SERVICE_ACCOUNT_SUBJECT = /^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/
-
-interface KubernetesClaims {
-  namespace?: unknown
-  serviceaccount?: { name?: unknown; uid?: unknown }
-  pod?: { name?: unknown; uid?: unknown }
-  warnafter?: unknown
-}
+export { MAX_TOKEN_BYTES } from './parse-compact-jws.ts'
 
 export interface VerifyDeps {
-  clusters: ClusterConfig[]
+  clusters: readonly ClusterConfig[]
   keys: ClusterKeys
   /** Milliseconds since the epoch. */
   now: () => number
 }
 
-const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined)
+/** jose reports these only after the signature has verified: the key was right, the claims are not. */
+const isClaimFailure = (error: unknown) =>
+  error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired || error instanceof joseErrors.JWTInvalid
 
-function peekIssuer(token: string): string {
-  if (token.length > MAX_TOKEN_BYTES) throw invalidToken('token larger than MAX_TOKEN_BYTES')
-  if (token.split('.').length !== 3) throw invalidToken('not a compact JWS (expected three segments)')
+interface Attempt {
+  jws: CompactJws
+  header: ProtectedHeader
+  cluster: ClusterConfig
+  kind: TokenKind
+  nowMs: number
+}
+
+/**
+ * The verified claims if one of the cluster's keys signed the token; undefined (with the reason
+ * pushed to `misses`) if none did. Throws once a key has verified and a claim fails.
+ */
+async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses: string[]): Promise<JsonObject | undefined> {
+  const { jws, header, cluster, kind, nowMs } = attempt
+  if (!isAlgorithmAllowed(header.alg, cluster)) {
+    misses.push(`alg not in the allow-list of cluster ${cluster.name}`)
+    return undefined
+  }
+  let candidates: CryptoKey[]
   try {
-    decodeProtectedHeader(token)
-    const issuer = decodeJwt(token).iss
-    if (typeof issuer !== 'string') throw invalidToken('no iss claim')
-    return issuer
+    candidates = await keys(cluster).candidateKeys(header, jws)
   } catch (error) {
-    if (error instanceof Error && error.name === 'AppError') throw error
-    throw invalidToken('header or payload is not base64url JSON')
+    misses.push(`keys of cluster ${cluster.name} unavailable (${error instanceof Error ? error.name : 'error'})`)
+    return undefined
   }
-}
-
-function describeJoseFailure(error: unknown): string {
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `claim ${error.claim} failed: ${error.reason}`
-  if (error instanceof joseErrors.JWTExpired) return 'token expired'
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'alg not allowed for this cluster'
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature does not verify'
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key in the cluster JWKS matches the token'
-  if (error instanceof joseErrors.JOSEError) return `token rejected (${error.code})`
-  return 'cluster keys unavailable'
-}
-
-function identityFromClaims(cluster: ClusterConfig, payload: JWTPayload): Identity {
-  const subject = SERVICE_ACCOUNT_SUBJECT.exec(payload.sub ?? '')
-  if (!subject) throw invalidToken('sub is not system:serviceaccount:<namespace>:<name>')
-  const namespace = subject[1]!
-  const serviceAccount = subject[3]!
-  const claims = payload['kubernetes.io'] as KubernetesClaims | undefined
-  if (typeof claims !== 'object' || claims === null) throw invalidToken('no kubernetes.io claims')
-  if (claims.namespace !== namespace || claims.serviceaccount?.name !== serviceAccount) {
-    throw invalidToken('sub disagrees with the kubernetes.io claims')
+  if (candidates.length === 0) {
+    misses.push(`no key in the JWKS of cluster ${cluster.name} matches the header kid and alg`)
+    return undefined
   }
-  return {
-    cluster: cluster.name,
-    namespace,
-    serviceAccount,
-    serviceAccountUid: asString(claims.serviceaccount?.uid),
-    pod: asString(claims.pod?.name),
-    podUid: asString(claims.pod?.uid),
+  const options = claimOptions(cluster, kind, header.alg, nowMs)
+  for (const key of candidates) {
+    try {
+      const { payload } = await jwtVerify(jws.token, key, options)
+      return payload as JsonObject
+    } catch (error) {
+      if (isClaimFailure(error)) throw invalidToken(`${describeJoseFailure(error)} (cluster ${cluster.name})`, error)
+      // Signature failure, or a key of the right type for another alg: try the next candidate.
+    }
   }
+  misses.push(`signature does not verify with any matching key of cluster ${cluster.name}`)
+  return undefined
 }
 
 export async function verifyServiceAccountToken(token: string, deps: VerifyDeps): Promise<Identity> {
-  const issuer = peekIssuer(token)
-  const cluster = deps.clusters.find((candidate) => candidate.issuer === issuer)
-  if (!cluster) throw invalidToken('iss is not a configured cluster issuer')
+  const jws = parseCompactJws(token)
+  const header = checkProtectedHeader(jws.header)
+  const { kind, clusters } = selectClusters(jws.payload, deps.clusters)
+  const nowMs = deps.now()
 
-  const nowSeconds = Math.floor(deps.now() / 1000)
-  let payload: JWTPayload
-  try {
-    ;({ payload } = await jwtVerify(token, deps.keys(cluster), {
-      issuer: cluster.issuer,
-      audience: cluster.audiences,
-      algorithms: cluster.algorithms,
-      clockTolerance: cluster.clockLeewaySeconds,
-      currentDate: new Date(nowSeconds * 1000),
-      requiredClaims: ['exp', 'iat', 'sub', 'aud'],
-    }))
-  } catch (error) {
-    throw invalidToken(describeJoseFailure(error), error)
+  const misses: string[] = kind === 'legacy' ? ['legacy token'] : []
+  // One cluster for a projected token; for a legacy one, each opted-in cluster until a key verifies.
+  for (const cluster of clusters) {
+    const payload = await verifyWithClusterKeys({ jws, header, cluster, kind, nowMs }, deps.keys, misses)
+    if (payload === undefined) continue
+    if (kind === 'legacy') return identityFromLegacyClaims(cluster, payload)
+    checkWarnAfter(cluster, payload, nowMs)
+    return identityFromProjectedClaims(cluster, payload)
   }
-
-  const issuedAt = payload.iat!
-  if (issuedAt - cluster.clockLeewaySeconds > nowSeconds) throw invalidToken('iat is in the future')
-  if (nowSeconds - issuedAt > cluster.maxTokenAgeSeconds) throw invalidToken('token older than maxTokenAgeSeconds')
-  const warnAfter = (payload['kubernetes.io'] as KubernetesClaims | undefined)?.warnafter
-  // kube-apiserver stretches auto-mounted tokens to a year; warnafter is their real expiry.
-  if (typeof warnAfter === 'number' && nowSeconds - cluster.clockLeewaySeconds > warnAfter) {
-    throw invalidToken('token is past its kubernetes.io warnafter')
-  }
-  return identityFromClaims(cluster, payload)
+  throw invalidToken(misses.join('; '))
 }

@@ -18,10 +18,10 @@ export const healthRoutes = new Hono<AppEnv>()
         return [200, 429, 472, 473].includes(response.status) ? 'ok' : `unavailable (HTTP ${response.status})`
       })
       .catch(() => 'unreachable')
-    const cacheState = await cache.store
-      .ping()
-      .then(() => 'ok')
-      .catch(() => 'unreachable (serving from Vault)')
+    // A degraded cache leaves readiness alone: requests go straight to Vault, and taking the
+    // broker out of rotation would not bring Redis back.
+    const { backend, state, reason, sinceMs } = await cache.probe()
+    const cacheState = state === 'ok' ? { backend, state } : { backend, state, reason, since: new Date(sinceMs ?? 0).toISOString(), serving: 'from Vault' }
     const ready = vault === 'ok'
-    return c.json({ status: ready ? 'ready' : 'not ready', vault, cache: { backend: cache.store.kind, state: cacheState } }, ready ? 200 : 503)
+    return c.json({ status: ready ? 'ready' : 'not ready', vault, cache: cacheState }, ready ? 200 : 503)
   })

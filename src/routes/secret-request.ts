@@ -5,6 +5,7 @@ import type { AppEnv } from '../app-env.ts'
 import { badRequest } from '../errors.ts'
 import { resolveAccess, validateSecretPath, type Access } from '../rules.ts'
 import type { SecretRequest } from '../secret-broker.ts'
+import { vaultAuthFor } from '../vault/login.ts'
 
 /** The Vault path after `prefix` in the raw URL, percent-decoded once. */
 export function secretPathFromUrl(url: string, prefix: string): string {
@@ -41,7 +42,7 @@ export function buildSecretRequest(
       identity,
       jwt: c.get('serviceAccountToken'),
       role: access.role,
-      authMount: cluster.vaultAuthMount ?? config.vault.authMount,
+      authMount: vaultAuthFor(config, cluster).mount,
       path,
       version: options.version,
       kvTtlSeconds: access.rule.kvTtlSeconds ?? config.cache.kvTtlSeconds,

@@ -1,7 +1,13 @@
-// GET /v1/secrets/{path}: one Vault path, rendered (SPEC §2).
-import { Hono } from 'hono'
+// GET /v1/secrets/{path}: one Vault path, rendered (SPEC §2). POST /v1/secrets/{path}: only
+// for paths the rules mark as issuing (pki/issue/*): the JSON body goes to Vault, and the answer
+// is never cached, since every call issues something new.
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
-import { negotiateFormat, renderSecret } from '../render/index.ts'
+import { badRequest } from '../errors.ts'
+import { negotiateFormat, renderSecret, type Format } from '../render/index.ts'
+import { readSecret, type SecretRead } from '../vault/read-secret.ts'
+import { readJson } from './read-body.ts'
 import { buildSecretRequest, parseVersion, secretPathFromUrl, wantsRefresh } from './secret-request.ts'
 
 export const SECRETS_PREFIX = '/v1/secrets/'
@@ -14,12 +20,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const version = parseVersion(c.req.query('version'))
   const { request } = buildSecretRequest(c, path, { method: 'GET', version, refresh: wantsRefresh(c) })
   const result = await c.get('services').broker.getSecret(request)
-  const rendered = renderSecret(result.read.values, {
-    format,
-    key: splitKeys(c.req.query('key')),
-    prefix: c.req.query('prefix'),
-    metadata: result.read.metadata,
-  })
+  const rendered = renderRead(c, result.read, format)
   c.header('X-Cache', result.cache)
   c.get('services').metrics?.count('vault_edge_secret_reads_total', { cache: result.cache })
   if (result.leaseExpiresAtMs !== undefined) {
@@ -28,4 +29,38 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   }
   c.header('Content-Type', rendered.contentType)
   return c.body(rendered.body as string)
+}).post('/*', async (c) => {
+  const format = negotiateFormat(c.req.query('format'), c.req.header('Accept'))
+  const path = secretPathFromUrl(c.req.url, SECRETS_PREFIX)
+  // Rules first (403 before reading a body for a path that is not issuing).
+  const { request } = buildSecretRequest(c, path, { method: 'POST' })
+  const body = await readJson(c, issueBodySchema)
+  const { tokens, vault } = c.get('services')
+  const read = await tokens.withToken(request, (token) => readSecret(vault, { token: token.token, path, method: 'POST', body }))
+  const rendered = renderRead(c, read, format)
+  c.header('X-Cache', 'miss')
+  if (read.secret.lease_id && read.secret.lease_duration > 0) {
+    c.header('X-Vault-Lease-Expires', new Date(c.get('services').now() + read.secret.lease_duration * 1000).toISOString())
+    c.header('X-Vault-Lease-Duration', String(read.secret.lease_duration))
+  }
+  c.header('Content-Type', rendered.contentType)
+  return c.body(rendered.body as string)
 })
+
+/** What an issuing path takes: Vault's own parameters, e.g. `{"common_name": "…", "ttl": "1h"}`. */
+const issueBodySchema = z.record(z.string(), z.unknown())
+
+/**
+ * `?metadata=true` (json and yaml only) answers `{"data": {…}, "metadata": {…}}`, KV v2's
+ * version and timestamps next to the map; KV v2 reads also carry `X-Vault-Secret-Version`.
+ */
+function renderRead(c: Context<AppEnv>, read: SecretRead, format: Format) {
+  const version = read.metadata?.version
+  if (typeof version === 'number') c.header('X-Vault-Secret-Version', String(version))
+  if (c.req.query('metadata') === 'true') {
+    if (format !== 'json' && format !== 'yaml') throw badRequest('metadata=true needs format=json or format=yaml.', 'bad_request')
+    const selected = renderSecret(read.values, { format: 'json', key: splitKeys(c.req.query('key')) })
+    return renderSecret({ data: JSON.parse(selected.body as string), metadata: read.metadata ?? null }, { format })
+  }
+  return renderSecret(read.values, { format, key: splitKeys(c.req.query('key')), prefix: c.req.query('prefix'), metadata: read.metadata })
+}

@@ -1,8 +1,36 @@
 // Log in with the pod's own ServiceAccount token: the broker never holds a Vault token of its
-// own (SPEC §1). jwt and kubernetes auth methods take the same body: POST auth/<mount>/login.
+// own (SPEC §1). The jwt and kubernetes auth methods take the same body at
+// `POST auth/<mount>/login` ({role, jwt}); they differ in who checks the token: the jwt method
+// verifies it against the cluster's keys, the kubernetes method asks the cluster's TokenReview.
+import type { ClusterConfig, Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import type { VaultClient } from './vault-client.ts'
 import type { VaultAuthResponse, VaultLogin } from './vault-types.ts'
+
+export type VaultAuthMethod = Config['vault']['authMethod']
+
+/**
+ * Which auth method and mount a cluster's pods log in with. A cluster may name its own mount
+ * (several clusters on one Vault, each with its own keys or TokenReview host) and its own
+ * method; a cluster that names only a method gets that method's default mount.
+ */
+export function vaultAuthFor(config: Config, cluster: ClusterConfig): { method: VaultAuthMethod; mount: string } {
+  const method = cluster.vaultAuthMethod ?? config.vault.authMethod
+  const ownMethod = cluster.vaultAuthMethod !== undefined && cluster.vaultAuthMethod !== config.vault.authMethod
+  const mount = cluster.vaultAuthMount ?? (ownMethod ? method : config.vault.authMount)
+  return { method, mount }
+}
+
+function toLogin(response: VaultAuthResponse | undefined, nowMs: number): VaultLogin {
+  if (!response?.auth?.client_token) throw new AppError(502, 'vault_error', 'Vault login returned no token.')
+  return {
+    token: response.auth.client_token,
+    accessor: response.auth.accessor,
+    ttlSeconds: response.auth.lease_duration,
+    renewable: response.auth.renewable,
+    issuedAtMs: nowMs,
+  }
+}
 
 export async function loginWithServiceAccountToken(
   vault: VaultClient,
@@ -12,7 +40,8 @@ export async function loginWithServiceAccountToken(
   try {
     response = await vault<VaultAuthResponse>('POST', `auth/${options.mount}/login`, { body: { role: options.role, jwt: options.jwt } })
   } catch (error) {
-    // Vault answers 400 for "role not found" and for claims that do not match the role's bounds.
+    // Vault answers 400 for "role not found" and for claims that do not match the role's bounds
+    // (jwt), 403 for a token TokenReview rejects (kubernetes): to the caller both are a denial.
     if (error instanceof AppError && (error.status === 400 || error.status === 403)) {
       throw new AppError(403, 'vault_denied', 'Vault refused to log in this service account with this role.', {
         cause: error,
@@ -21,12 +50,18 @@ export async function loginWithServiceAccountToken(
     }
     throw error
   }
-  if (!response.auth?.client_token) throw new AppError(502, 'vault_error', 'Vault login returned no token.')
-  return {
-    token: response.auth.client_token,
-    accessor: response.auth.accessor,
-    ttlSeconds: response.auth.lease_duration,
-    renewable: response.auth.renewable,
-    issuedAtMs: options.now(),
-  }
+  return toLogin(response, options.now())
+}
+
+/**
+ * `PUT auth/token/renew-self` (the default policy allows it). Vault may give less than asked
+ * for (the role's token_max_ttl); the answer's lease_duration is the new TTL from now.
+ */
+export async function renewToken(vault: VaultClient, login: VaultLogin, options: { incrementSeconds: number; now: () => number }): Promise<VaultLogin> {
+  const response = await vault<VaultAuthResponse>('PUT', 'auth/token/renew-self', {
+    token: login.token,
+    body: { increment: `${options.incrementSeconds}s` },
+  })
+  const renewed = toLogin(response, options.now())
+  return { ...renewed, accessor: renewed.accessor || login.accessor }
 }

@@ -71,7 +71,8 @@ describe('bad input gets problem+json, never a 500', () => {
       const response = await get('/v1/secrets/secret/data/myapp/config', undefined, { Authorization: authorization })
       expect(response.status).toBe(401)
       const body = await response.text()
-      expect(body).not.toContain(authorization.slice(7, 40))
+      const credential = authorization.split(' ')[1]
+      if (credential) expect(body).not.toContain(credential.slice(0, 30))
     },
   )
 

@@ -30,13 +30,19 @@ function command(runtime: BrokerRuntime, port: number, env: Record<string, strin
       const dir = join(process.cwd(), '.tmp', 'wrangler')
       mkdirSync(dir, { recursive: true })
       const envFile = join(dir, `dev-${port}.vars`)
-      writeFileSync(envFile, Object.entries(env).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join('\n'))
+      writeFileSync(envFile, Object.entries(env).map(([name, value]) => `${name}=${singleQuoted(value)}`).join('\n'))
       return {
         file: join(BIN, 'wrangler'),
         args: ['dev', '--ip', '127.0.0.1', '--port', String(port), '--env-file', envFile, '--log-level', 'warn', '--inspector-port', '0'],
       }
     }
   }
+}
+
+/** dotenv keeps single-quoted values literally (double quotes would mangle JSON's \"). */
+function singleQuoted(value: string): string {
+  if (value.includes("'") || value.includes('\n')) throw new Error('env-file values cannot hold a quote or a newline')
+  return `'${value}'`
 }
 
 /** Resolves once /healthz answers; rejects with the process output when it exits first. */

@@ -30,6 +30,8 @@ function bundleWorker(): Promise<string> {
 
 export interface WorkerdBroker {
   url: string
+  /** Fires the Worker's `scheduled` handler, as the cron trigger in wrangler.toml would. */
+  scheduled(cron?: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -45,5 +47,14 @@ export async function startBrokerInWorkerd(bindings: Record<string, string>): Pr
     bindings,
   })
   const url = (await mf.ready).toString().replace(/\/$/, '')
-  return { url, stop: () => mf.dispose() }
+  return {
+    url,
+    async scheduled(cron = '* * * * *') {
+      // workerd's Fetcher has scheduled(); Miniflare's types leave it out.
+      const worker = (await mf.getWorker()) as unknown as { scheduled(options: { cron: string; scheduledTime: Date }): Promise<{ outcome: string }> }
+      const result = await worker.scheduled({ cron, scheduledTime: new Date() })
+      if (result.outcome !== 'ok') throw new Error(`scheduled handler ended with ${result.outcome}`)
+    },
+    stop: () => mf.dispose(),
+  }
 }

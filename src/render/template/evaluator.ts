@@ -1,0 +1,297 @@
+// Executes a parsed template the way Go's text/template does under consul-template, which runs
+// with the data `nil` and Option("missingkey=zero") unless error_on_missing_key is set
+// (template/template.go): a missing key prints `<no value>`, a field of a missing key is an
+// error. Pure: the secrets were read before, by path (listSecretPaths).
+import { AppError } from '../../errors.ts'
+import type { Command, Node, Operand, Pipeline, Span, Template } from './ast.ts'
+import { FUNCTIONS } from './functions.ts'
+import { printValue } from './go-format.ts'
+import { normalizeSecretPath } from './secret-path.ts'
+import { TemplateRuntimeError, templateExecutionError } from './template-errors.ts'
+import { GoNumber, SecretValue, isMap, isTrue, sortedKeys, typeName, type GoValue, type VaultSecretResponse } from './values.ts'
+
+/** Rendered text beyond this is a 413: nested ranges can multiply a small secret. */
+export const MAX_TEMPLATE_OUTPUT_CHARS = 1024 * 1024
+/** Evaluation steps (nodes and commands); bounds CPU for ranges that print nothing. */
+export const MAX_TEMPLATE_STEPS = 1_000_000
+
+const MISSING = Symbol('no final argument')
+type Final = GoValue | typeof MISSING
+
+class BreakSignal {}
+class ContinueSignal {}
+
+interface Variable {
+  name: string
+  value: GoValue
+}
+
+export function execute(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>): string {
+  return new Evaluator(template.source, secrets).run(template.nodes)
+}
+
+class Evaluator {
+  private readonly source: string
+  private readonly secrets: ReadonlyMap<string, VaultSecretResponse>
+  private readonly output: string[] = []
+  private outputChars = 0
+  private steps = 0
+  /** `$` is the data, which consul-template passes as nil. */
+  private readonly vars: Variable[] = [{ name: '$', value: undefined }]
+  /** The command being evaluated, for error positions. */
+  private current: Span = { pos: 0, end: 0 }
+
+  constructor(source: string, secrets: ReadonlyMap<string, VaultSecretResponse>) {
+    this.source = source
+    this.secrets = secrets
+  }
+
+  run(nodes: Node[]): string {
+    try {
+      this.walkList(undefined, nodes)
+    } catch (error) {
+      if (error instanceof TemplateRuntimeError) throw this.fail(error.message)
+      throw error
+    }
+    return this.output.join('')
+  }
+
+  private fail(message: string): AppError {
+    const context = this.source.slice(this.current.pos, Math.min(this.current.end, this.current.pos + 60))
+    return templateExecutionError(this.source, this.current.pos, JSON.stringify(context), message)
+  }
+
+  private tick(): void {
+    if (++this.steps > MAX_TEMPLATE_STEPS) throw new TemplateRuntimeError(`the template takes more than ${MAX_TEMPLATE_STEPS} steps`)
+  }
+
+  private write(text: string): void {
+    this.outputChars += text.length
+    if (this.outputChars > MAX_TEMPLATE_OUTPUT_CHARS) {
+      throw new AppError(413, 'too_large', `The rendered template is longer than ${MAX_TEMPLATE_OUTPUT_CHARS} characters.`)
+    }
+    this.output.push(text)
+  }
+
+  // --- control structures (exec.go, walk)
+
+  private walkList(dot: GoValue, nodes: readonly Node[]): void {
+    for (const node of nodes) this.walk(dot, node)
+  }
+
+  private walk(dot: GoValue, node: Node): void {
+    this.tick()
+    switch (node.type) {
+      case 'text':
+        return this.write(node.text)
+      case 'action': {
+        const value = this.evalPipeline(dot, node.pipe)
+        if (node.pipe.decl.length === 0) this.write(printValue(value))
+        return
+      }
+      case 'if':
+      case 'with':
+        return this.walkIfOrWith(dot, node.type, node.pipe, node.list, node.elseList)
+      case 'range':
+        return this.walkRange(dot, node.pipe, node.list, node.elseList)
+      case 'break':
+        throw new BreakSignal()
+      case 'continue':
+        throw new ContinueSignal()
+    }
+  }
+
+  private walkIfOrWith(dot: GoValue, type: 'if' | 'with', pipe: Pipeline, list: Node[], elseList: Node[] | undefined): void {
+    const mark = this.vars.length
+    const value = this.evalPipeline(dot, pipe)
+    if (isTrue(value)) this.walkList(type === 'with' ? value : dot, list)
+    else if (elseList) this.walkList(dot, elseList)
+    this.vars.length = mark
+  }
+
+  private walkRange(dot: GoValue, pipe: Pipeline, list: Node[], elseList: Node[] | undefined): void {
+    const mark = this.vars.length
+    const value = this.evalPipeline(dot, pipe)
+    const bodyMark = this.vars.length
+    let entries: Array<[GoValue, GoValue]>
+    if (value === undefined || value === null) entries = []
+    else if (Array.isArray(value)) entries = value.map((item, i) => [new GoNumber(i, false), item])
+    else if (isMap(value)) entries = sortedKeys(value).map((key) => [key, value[key]])
+    else throw new TemplateRuntimeError(`range can't iterate over a value of type ${typeName(value)}`)
+
+    for (const [key, element] of entries) {
+      this.tick()
+      // With `$k, $v :=` the index goes to the first variable and the element to the second;
+      // with `$v :=` the element goes to the only one (exec.go, walkRange).
+      const [first, second] = pipe.decl
+      if (second !== undefined) {
+        this.setVariable(first!, key, pipe.isAssign, bodyMark - 2)
+        this.setVariable(second, element, pipe.isAssign, bodyMark - 1)
+      } else if (first !== undefined) {
+        this.setVariable(first, element, pipe.isAssign, bodyMark - 1)
+      }
+      try {
+        this.walkList(element, list)
+      } catch (signal) {
+        if (signal instanceof BreakSignal) {
+          this.vars.length = bodyMark
+          break
+        }
+        if (!(signal instanceof ContinueSignal)) throw signal
+      }
+      this.vars.length = bodyMark
+    }
+    if (entries.length === 0 && elseList) this.walkList(dot, elseList)
+    this.vars.length = mark
+  }
+
+  /** A declared range variable sits at a known slot; an assigned one is found by name. */
+  private setVariable(name: string, value: GoValue, isAssign: boolean, slot: number): void {
+    if (isAssign) this.assign(name, value)
+    else this.vars[slot] = { name, value }
+  }
+
+  // --- pipelines and commands (exec.go, evalPipeline, evalCommand)
+
+  private evalPipeline(dot: GoValue, pipe: Pipeline): GoValue {
+    let value: Final = MISSING
+    for (const cmd of pipe.cmds) {
+      value = this.evalCommand(dot, cmd, value)
+      // An interface{} result holding nil is "no value" from here on (exec.go: reflect.ValueOf(v.Interface())).
+      if (value === null) value = undefined
+    }
+    const result = value === MISSING ? undefined : value
+    for (const name of pipe.decl) {
+      if (pipe.isAssign) this.assign(name, result)
+      else this.vars.push({ name, value: result })
+    }
+    return result
+  }
+
+  private evalCommand(dot: GoValue, cmd: Command, final: Final): GoValue {
+    this.tick()
+    this.current = cmd
+    const first = cmd.args[0]!
+    switch (first.type) {
+      case 'field':
+        return this.evalFieldChain(dot, dot, first.idents, cmd.args, final)
+      case 'chain':
+        return this.evalFieldChain(dot, this.evalArg(dot, first.node), first.idents, cmd.args, final)
+      case 'variable':
+        if (first.idents.length > 0) return this.evalFieldChain(dot, this.variable(first.name), first.idents, cmd.args, final)
+        break
+      case 'identifier':
+        return this.evalFunction(dot, first.name, cmd.args.slice(1), final)
+      case 'nil':
+        throw new TemplateRuntimeError('nil is not a command')
+    }
+    if (cmd.args.length > 1 || final !== MISSING) throw new TemplateRuntimeError(`can't give argument to non-function ${this.text(first)}`)
+    return this.evalArg(dot, first)
+  }
+
+  /** An operand used as a value (exec.go, evalArg for interface{} parameters). */
+  private evalArg(dot: GoValue, arg: Operand): GoValue {
+    switch (arg.type) {
+      case 'dot':
+        return dot
+      case 'nil':
+        return null
+      case 'bool':
+      case 'string':
+        return arg.value
+      case 'number':
+        return new GoNumber(arg.value, arg.isFloat)
+      case 'field':
+        return this.evalFieldChain(dot, dot, arg.idents, [arg], MISSING)
+      case 'variable':
+        return this.evalFieldChain(dot, this.variable(arg.name), arg.idents, [arg], MISSING)
+      case 'chain':
+        return this.evalFieldChain(dot, this.evalArg(dot, arg.node), arg.idents, [arg], MISSING)
+      case 'pipe':
+        return this.evalPipeline(dot, arg.pipe)
+      case 'identifier':
+        return this.evalFunction(dot, arg.name, [], MISSING)
+    }
+  }
+
+  // --- fields (exec.go, evalFieldChain, evalField)
+
+  private evalFieldChain(dot: GoValue, receiver: GoValue, idents: readonly string[], args: readonly Operand[], final: Final): GoValue {
+    let value = receiver
+    idents.forEach((name, i) => {
+      const last = i === idents.length - 1
+      value = this.evalField(name, value, last && (args.length > 1 || final !== MISSING))
+    })
+    return value
+  }
+
+  private evalField(name: string, receiver: GoValue, hasArgs: boolean): GoValue {
+    if (receiver === undefined) return undefined
+    if (receiver === null) throw new TemplateRuntimeError(`nil pointer evaluating interface {}.${name}`)
+    if (hasArgs) throw new TemplateRuntimeError(`${name} is not a method but has arguments`)
+    if (receiver instanceof SecretValue) {
+      const field = SecretValue.FIELDS.find((candidate) => candidate === name)
+      if (field) return receiver.field(field)
+    } else if (isMap(receiver)) {
+      // missingkey=zero: the zero value of interface{}, a nil that prints <no value>.
+      return Object.hasOwn(receiver, name) ? (receiver[name] ?? null) : null
+    }
+    throw new TemplateRuntimeError(`can't evaluate field ${name} in type ${typeName(receiver)}`)
+  }
+
+  // --- variables
+
+  private variable(name: string): GoValue {
+    for (let i = this.vars.length - 1; i >= 0; i--) if (this.vars[i]!.name === name) return this.vars[i]!.value
+    throw new TemplateRuntimeError(`undefined variable: ${name}`)
+  }
+
+  private assign(name: string, value: GoValue): void {
+    for (let i = this.vars.length - 1; i >= 0; i--) {
+      if (this.vars[i]!.name === name) {
+        this.vars[i] = { name, value }
+        return
+      }
+    }
+    throw new TemplateRuntimeError(`undefined variable: ${name}`)
+  }
+
+  // --- functions
+
+  private evalFunction(dot: GoValue, name: string, args: readonly Operand[], final: Final): GoValue {
+    if (name === 'and' || name === 'or') return this.evalAndOr(dot, name, args, final)
+    if (name === 'secret') return this.secret(args)
+    const fn = FUNCTIONS[name]!
+    const values = args.map((arg) => this.evalArg(dot, arg))
+    if (final !== MISSING) values.push(final)
+    if (values.length < fn.minArgs || values.length > fn.maxArgs) {
+      const want = fn.minArgs === fn.maxArgs ? `${fn.minArgs}` : `at least ${fn.minArgs}`
+      throw new TemplateRuntimeError(`wrong number of args for ${name}: want ${want} got ${values.length}`)
+    }
+    return fn.call(values)
+  }
+
+  /** Go 1.18+: stop at the first false (and) or true (or) argument and return it. */
+  private evalAndOr(dot: GoValue, name: 'and' | 'or', args: readonly Operand[], final: Final): GoValue {
+    const count = args.length + (final === MISSING ? 0 : 1)
+    if (count === 0) throw new TemplateRuntimeError(`wrong number of args for ${name}: want at least 1 got 0`)
+    let value: GoValue
+    for (const arg of args) {
+      value = this.evalArg(dot, arg)
+      if (isTrue(value) === (name === 'or')) return value
+    }
+    return final === MISSING ? value : final
+  }
+
+  private secret(args: readonly Operand[]): SecretValue {
+    // The parser allows only `secret "literal"`.
+    const path = normalizeSecretPath((args[0] as Operand & { type: 'string' }).value)
+    const response = this.secrets.get(path)
+    if (!response) throw new AppError(500, 'internal', 'A template secret was not read before rendering.', { logReason: `missing secret for template path ${path}` })
+    return new SecretValue(response)
+  }
+
+  private text(span: Span): string {
+    return this.source.slice(span.pos, span.end)
+  }
+}

@@ -1,0 +1,130 @@
+// How Go's text/template sees a Vault response in consul-template (dependency/vault_common.go):
+// `secret` returns a *dependency.Secret struct whose Data is a map[string]interface{} decoded
+// with json.Number, so numbers from Vault behave as strings (printed as their text, truthy when
+// non-empty, equal to "5432" under eq), while numbers written in the template are Go ints and
+// floats. A missing map key is a nil interface (`null` here); "no value at all", such as the
+// top-level dot, is `undefined`.
+
+/** Vault's JSON response, as read from /v1/{path} (Vault HTTP API, "Response format"). */
+export interface VaultSecretResponse {
+  request_id?: string
+  lease_id?: string
+  lease_duration?: number
+  renewable?: boolean
+  data: Record<string, unknown> | null
+  warnings?: string[] | null
+}
+
+/** A Go int or float64: template literals, `len`, range indexes, LeaseDuration. */
+export class GoNumber {
+  readonly value: number
+  readonly isFloat: boolean
+  constructor(value: number, isFloat: boolean) {
+    this.value = value
+    this.isFloat = isFloat
+  }
+}
+
+/** A typed nil pointer such as Secret.Auth: prints `<nil>`, false in `if`. */
+export class NilPointer {
+  readonly typeName: string
+  constructor(typeName: string) {
+    this.typeName = typeName
+  }
+}
+
+/** consul-template's *dependency.Secret. */
+export class SecretValue {
+  readonly response: VaultSecretResponse
+  constructor(response: VaultSecretResponse) {
+    this.response = response
+  }
+
+  static readonly FIELDS = ['RequestID', 'LeaseID', 'LeaseDuration', 'Renewable', 'Data', 'Warnings', 'Auth', 'WrapInfo'] as const
+
+  field(name: (typeof SecretValue.FIELDS)[number]): GoValue {
+    const r = this.response
+    switch (name) {
+      case 'RequestID':
+        return r.request_id ?? ''
+      case 'LeaseID':
+        return r.lease_id ?? ''
+      case 'LeaseDuration':
+        return new GoNumber(r.lease_duration ?? 0, false)
+      case 'Renewable':
+        return r.renewable ?? false
+      case 'Data':
+        return (r.data ?? {}) as GoMap
+      case 'Warnings':
+        return r.warnings ?? []
+      case 'Auth':
+        return new NilPointer('*dependency.SecretAuth')
+      case 'WrapInfo':
+        return new NilPointer('*dependency.SecretWrapInfo')
+    }
+  }
+}
+
+export interface GoMap {
+  [key: string]: GoValue
+}
+
+/** JSON data (numbers being json.Number), Go numbers, and the secret struct. */
+export type GoValue = undefined | null | string | number | boolean | GoNumber | NilPointer | SecretValue | GoValue[] | GoMap
+
+export const isMap = (value: GoValue): value is GoMap =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof GoNumber) && !(value instanceof NilPointer) && !(value instanceof SecretValue)
+
+/** json.Number's text. JSON.parse has already dropped the original spelling (1.0 → 1). */
+export const jsonNumberText = (value: number): string => JSON.stringify(value)
+
+/** Go's reflect kinds, as eq and error messages need them. */
+export type GoKind = 'invalid' | 'nil' | 'string' | 'bool' | 'int' | 'float' | 'map' | 'slice' | 'struct pointer' | 'nil pointer'
+
+export function kindOf(value: GoValue): GoKind {
+  if (value === undefined) return 'invalid'
+  if (value === null) return 'nil'
+  if (typeof value === 'string' || typeof value === 'number') return 'string'
+  if (typeof value === 'boolean') return 'bool'
+  if (value instanceof GoNumber) return value.isFloat ? 'float' : 'int'
+  if (value instanceof NilPointer) return 'nil pointer'
+  if (value instanceof SecretValue) return 'struct pointer'
+  return Array.isArray(value) ? 'slice' : 'map'
+}
+
+/** Go type names for error messages. */
+export function typeName(value: GoValue): string {
+  if (value === undefined || value === null) return 'interface {}'
+  if (typeof value === 'string') return 'string'
+  if (typeof value === 'number') return 'json.Number'
+  if (typeof value === 'boolean') return 'bool'
+  if (value instanceof GoNumber) return value.isFloat ? 'float64' : 'int'
+  if (value instanceof NilPointer) return value.typeName
+  if (value instanceof SecretValue) return '*dependency.Secret'
+  return Array.isArray(value) ? '[]interface {}' : 'map[string]interface {}'
+}
+
+/** Go's truth (text/template exec.go, isTrue): empty and zero values are false. */
+export function isTrue(value: GoValue): boolean {
+  if (value === undefined || value === null) return false
+  if (typeof value === 'string') return value.length > 0
+  if (typeof value === 'number') return true // json.Number: a non-empty string
+  if (typeof value === 'boolean') return value
+  if (value instanceof GoNumber) return value.value !== 0
+  if (value instanceof NilPointer) return false
+  if (value instanceof SecretValue) return true
+  return Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0
+}
+
+/** Go sorts string map keys bytewise (UTF-8), which is code point order, not UTF-16 order. */
+export function compareKeys(a: string, b: string): number {
+  const left = [...a]
+  const right = [...b]
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    const difference = left[i]!.codePointAt(0)! - right[i]!.codePointAt(0)!
+    if (difference !== 0) return difference
+  }
+  return left.length - right.length
+}
+
+export const sortedKeys = (map: GoMap): string[] => Object.keys(map).sort(compareKeys)

@@ -1,0 +1,134 @@
+// Which leased secrets (database creds and other dynamic secrets) were served recently, so the
+// renewal job (lease-renewer.ts) renews those and lets idle ones expire (SPEC §5). Kept in the
+// broker's cache, sealed like everything else, so a Workers cron run in another isolate (or
+// another Node process on the same Redis) sees what every isolate served.
+//
+// The interface for whoever serves secrets (secret-broker.ts) is one call per served response:
+//
+//     await leases.noteServed(servedLeaseOf(request, secretParts, result))
+//
+// It ignores results without a lease, writes at most once per lease per `throttleMs`, and never
+// fails the request (a cache fault only means the lease may not be renewed).
+import type { SecureCache } from '../cache/secure-cache.ts'
+import { identityScope, type Identity } from '../identity/identity.ts'
+import type { SecretRead } from './read-secret.ts'
+
+export interface ServedLease {
+  /** Vault's lease_id, e.g. `database/creds/app/AbC…`. */
+  leaseId: string
+  /** identityScope(identity), auth mount and role: the cached Vault token that renews the lease. */
+  identityScope: string
+  authMount: string
+  role: string
+  /** The parts of the `secret` cache entry that served it: a renewal extends that entry. */
+  secretParts: readonly string[]
+  /** When Vault ends the lease, as the served entry says (ms since epoch). */
+  expiresAtMs: number
+  /** Vault's lease_duration when issued: the increment asked for at each renewal. */
+  leaseDurationSeconds: number
+  renewable: boolean
+}
+
+export interface LeaseRecord extends ServedLease {
+  lastServedAtMs: number
+}
+
+export interface LeaseRegistry {
+  noteServed(lease: ServedLease | undefined): Promise<void>
+  /** Every lease still registered (the renewal job's work list). */
+  records(): Promise<LeaseRecord[]>
+  /** After a renewal: the new expiry. */
+  save(record: LeaseRecord): Promise<void>
+  /** Stops tracking leases (idle, gone at Vault): they are left to expire. */
+  forget(leaseIds: readonly string[]): Promise<void>
+}
+
+/** The lease of a served secret, or undefined for one without (KV, PKI without generate_lease). */
+export function servedLeaseOf(
+  request: { identity: Identity; authMount: string; role: string },
+  secretParts: readonly string[],
+  result: { read: SecretRead; leaseExpiresAtMs: number | undefined },
+): ServedLease | undefined {
+  const secret = result.read.secret
+  if (!secret.lease_id || !(secret.lease_duration > 0) || result.leaseExpiresAtMs === undefined) return undefined
+  return {
+    leaseId: secret.lease_id,
+    identityScope: identityScope(request.identity),
+    authMount: request.authMount,
+    role: request.role,
+    secretParts: [...secretParts],
+    expiresAtMs: result.leaseExpiresAtMs,
+    leaseDurationSeconds: secret.lease_duration,
+    renewable: secret.renewable,
+  }
+}
+
+// Cache entries of kind `secret`, under parts no secret read can have (those start with an
+// identity scope, a JSON array).
+const INDEX_PARTS = ['lease-registry', 'index'] as const
+const recordParts = (leaseId: string) => ['lease-registry', 'lease', leaseId] as const
+const INDEX_TTL_SECONDS = 24 * 60 * 60
+/** A bound on the index (one entry in the cache); the oldest leases drop out first. */
+const MAX_TRACKED_LEASES = 5000
+/** Records outlive their lease by this much, so the job can still see and drop them. */
+const RECORD_GRACE_SECONDS = 60
+
+export function createLeaseRegistry(deps: { cache: SecureCache; now: () => number; throttleMs: number }): LeaseRegistry {
+  const { cache, now } = deps
+  // leaseId → when this isolate last wrote its record; bounded like the index.
+  const written = new Map<string, number>()
+
+  const recordTtl = (record: LeaseRecord) => Math.max(1, (record.expiresAtMs - now()) / 1000 + RECORD_GRACE_SECONDS)
+  const readIndex = async () => (await cache.get<string[]>('secret', INDEX_PARTS)) ?? []
+  const writeIndex = (ids: string[]) => cache.set('secret', INDEX_PARTS, ids.slice(-MAX_TRACKED_LEASES), INDEX_TTL_SECONDS)
+
+  async function noteServed(lease: ServedLease | undefined): Promise<void> {
+    if (!lease || lease.expiresAtMs <= now()) return
+    const last = written.get(lease.leaseId)
+    if (last !== undefined && now() - last < deps.throttleMs) return
+    written.delete(lease.leaseId)
+    written.set(lease.leaseId, now())
+    if (written.size > MAX_TRACKED_LEASES) written.delete(written.keys().next().value!)
+    // Keep the later expiry: the served entry may predate a renewal the job just made.
+    const existing = await cache.get<LeaseRecord>('secret', recordParts(lease.leaseId))
+    const record: LeaseRecord = {
+      ...lease,
+      secretParts: [...lease.secretParts],
+      expiresAtMs: Math.max(lease.expiresAtMs, existing?.expiresAtMs ?? 0),
+      lastServedAtMs: now(),
+    }
+    await cache.set('secret', recordParts(lease.leaseId), record, recordTtl(record))
+    // Read-modify-write of the index can lose a concurrent addition from another isolate; the
+    // next throttled note re-adds it, so a served lease is missing for one interval at most.
+    const index = await readIndex()
+    if (!index.includes(lease.leaseId)) await writeIndex([...index, lease.leaseId])
+  }
+
+  return {
+    async noteServed(lease) {
+      try {
+        await noteServed(lease)
+      } catch {
+        // Bookkeeping only: never fail the response that is being served.
+      }
+    },
+    async records() {
+      const index = await readIndex()
+      const records = await Promise.all(index.map((id) => cache.get<LeaseRecord>('secret', recordParts(id))))
+      const present = records.filter((record): record is LeaseRecord => record !== undefined)
+      if (present.length < index.length) await writeIndex(present.map((record) => record.leaseId))
+      return present
+    },
+    async save(record) {
+      await cache.set('secret', recordParts(record.leaseId), record, recordTtl(record))
+    },
+    async forget(leaseIds) {
+      if (leaseIds.length === 0) return
+      const gone = new Set(leaseIds)
+      await Promise.all(leaseIds.map((id) => cache.delete('secret', recordParts(id))))
+      for (const id of leaseIds) written.delete(id)
+      const index = await readIndex()
+      await writeIndex(index.filter((id) => !gone.has(id)))
+    },
+  }
+}

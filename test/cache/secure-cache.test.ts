@@ -1,0 +1,114 @@
+// cache/secure-cache.ts: typed, sealed entries; a cache fault degrades to a miss, the store is
+// left alone for a cool-down, and /readyz can see the state.
+import { describe, expect, it } from 'vitest'
+import { CacheUnavailableError, type CacheStore } from '../../src/cache/cache-store.ts'
+import { createMemoryStore } from '../../src/cache/memory-store.ts'
+import { createSealer } from '../../src/cache/seal.ts'
+import { CACHE_FAULT_COOLDOWN_MS, createSecureCache } from '../../src/cache/secure-cache.ts'
+
+/** A memory store that can be switched to failing, and counts the calls that reach it. */
+function createFlakyStore() {
+  const inner = createMemoryStore()
+  let failing: string | undefined
+  let calls = 0
+  const guard = async <T>(run: () => Promise<T>): Promise<T> => {
+    calls++
+    if (failing) throw new CacheUnavailableError(failing)
+    return run()
+  }
+  const store: CacheStore = {
+    kind: 'redis',
+    get: (key) => guard(() => inner.get(key)),
+    set: (key, value, options) => guard(() => inner.set(key, value, options)),
+    delete: (key) => guard(() => inner.delete(key)),
+    ping: () => guard(() => inner.ping()),
+  }
+  return { store, inner, fail: (reason: string | undefined) => (failing = reason), calls: () => calls }
+}
+
+const sealer = await createSealer(Buffer.alloc(32, 1).toString('base64'))
+
+describe('a secure cache', () => {
+  it('keeps entries of different kinds and parts apart', async () => {
+    const cache = createSecureCache(createMemoryStore(), sealer)
+    await cache.set('secret', ['a', 'b'], { v: 1 }, 60)
+    await cache.set('vault-token', ['a', 'b'], { v: 2 }, 60)
+    await cache.set('secret', ['a,b'], { v: 3 }, 60)
+    expect(await cache.get('secret', ['a', 'b'])).toEqual({ v: 1 })
+    expect(await cache.get('vault-token', ['a', 'b'])).toEqual({ v: 2 })
+    expect(await cache.get('secret', ['a,b'])).toEqual({ v: 3 })
+    expect(await cache.get('secret', ['a'])).toBeUndefined()
+  })
+
+  it('claims an entry once until it expires or is deleted (the fill lock, the refresh limit)', async () => {
+    let nowMs = 0
+    const cache = createSecureCache(createMemoryStore(() => nowMs), sealer)
+    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('acquired')
+    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('held')
+    nowMs = 2000
+    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('acquired')
+    await cache.delete('lock', ['x'])
+    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('acquired')
+  })
+
+  it('turns a store fault into a miss, skips the store for a cool-down, then tries once and recovers', async () => {
+    let nowMs = 1_000_000
+    const flaky = createFlakyStore()
+    const logged: string[] = []
+    const cache = createSecureCache(flaky.store, sealer, { now: () => nowMs, log: (line) => logged.push(line) })
+    await cache.set('secret', ['k'], 'v', 60)
+    expect(cache.state()).toEqual({ backend: 'redis', state: 'ok' })
+
+    flaky.fail('Redis GET timed out')
+    expect(await cache.get('secret', ['k'])).toBeUndefined()
+    expect(cache.state()).toEqual({ backend: 'redis', state: 'degraded', reason: 'Redis GET timed out', sinceMs: 1_000_000 })
+    const callsAfterFault = flaky.calls()
+    await cache.set('secret', ['k2'], 'v', 60)
+    expect(await cache.claim('lock', ['k'], {}, 5)).toBe('unavailable')
+    await cache.delete('secret', ['k'])
+    expect(flaky.calls()).toBe(callsAfterFault) // nothing reached the store during the cool-down
+
+    flaky.fail(undefined)
+    nowMs += CACHE_FAULT_COOLDOWN_MS
+    expect(await cache.get('secret', ['k'])).toBe('v')
+    expect(cache.state().state).toBe('ok')
+    expect(logged).toEqual(['cache degraded: Redis GET timed out; serving from Vault', 'cache recovered after 3 s'])
+  })
+
+  it('lets one probe through after the cool-down while the others keep skipping the store', async () => {
+    let nowMs = 0
+    const flaky = createFlakyStore()
+    const cache = createSecureCache(flaky.store, sealer, { now: () => nowMs })
+    flaky.fail('Redis GET failed')
+    await cache.get('secret', ['k'])
+    nowMs += CACHE_FAULT_COOLDOWN_MS
+    const before = flaky.calls()
+    await Promise.all([cache.get('secret', ['k']), cache.get('secret', ['k']), cache.get('secret', ['k'])])
+    expect(flaky.calls()).toBe(before + 1)
+    expect(cache.state().state).toBe('degraded')
+  })
+
+  it('is probed by /readyz regardless of the cool-down, and a ping that answers ends the degraded state', async () => {
+    const flaky = createFlakyStore()
+    const cache = createSecureCache(flaky.store, sealer, { now: () => 0 })
+    flaky.fail('Redis PING failed')
+    expect((await cache.probe()).state).toBe('degraded')
+    flaky.fail(undefined)
+    expect(await cache.probe()).toEqual({ backend: 'redis', state: 'ok' })
+  })
+
+  it('does not hide a bug as a cache fault', async () => {
+    const cache = createSecureCache(createMemoryStore(), sealer)
+    const broken = createSecureCache({ ...createMemoryStore(), get: async () => { throw new TypeError('bug') } }, sealer)
+    await expect(broken.get('secret', ['k'])).rejects.toThrow(TypeError)
+    expect(cache.state().state).toBe('ok')
+  })
+
+  it('reads an entry it cannot authenticate as a miss', async () => {
+    const store = createMemoryStore()
+    const cache = createSecureCache(store, sealer)
+    const other = createSecureCache(store, await createSealer(Buffer.alloc(32, 2).toString('base64')))
+    await cache.set('secret', ['k'], 'v', 60)
+    expect(await other.get('secret', ['k'])).toBeUndefined()
+  })
+})
