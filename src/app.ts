@@ -8,6 +8,8 @@ import type { AppDeps, AppEnv, Services } from './app-env.ts'
 import { AppError, toProblem } from './errors.ts'
 import { createClusterKeys } from './identity/cluster-keys.ts'
 import { authenticate } from './routes/authenticate.ts'
+import { bundleRoutes } from './routes/bundle.ts'
+import { renderRoutes } from './routes/render.ts'
 import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { openApiRoutes } from './routes/openapi.ts'
@@ -59,6 +61,8 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   if (services.metrics) app.route('/', metricsRoutes)
   app.use('/v1/*', etag({ generateDigest: (body) => services.cache.fingerprint(body) }), authenticate)
   app.route('/v1/secrets', secretRoutes)
+  app.route('/v1/bundle', bundleRoutes)
+  app.route('/v1/render', renderRoutes)
 
   app.notFound((c) => problemResponse(new AppError(404, 'not_found', 'No such endpoint.'), c.get('requestId')))
 

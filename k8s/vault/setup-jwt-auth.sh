@@ -33,6 +33,7 @@
 #   VAULT_TOKEN_TTL      default 1h (vault-edge caches the Vault token and renews it)
 #   VAULT_CLI            default: vault if installed, else bao
 set -eu
+set -f # VAULT_POLICY_PATHS holds globs for Vault, not for the shell
 
 log() { printf 'setup-jwt-auth: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -58,7 +59,8 @@ if [ -z "${VAULT_CLI:-}" ]; then
 fi
 
 # Everything below ends up inside JSON or HCL strings: accept only what Kubernetes and
-# Vault accept, so no value needs escaping (and none can inject anything).
+# Vault accept, so no value needs escaping (and none can inject anything). All checked
+# before the first write.
 NL='
 '
 matches() {
@@ -76,6 +78,9 @@ plain VAULT_EDGE_AUDIENCE "$AUDIENCE"
 matches '[0-9]+[smhd]?' "$VAULT_TOKEN_TTL" || die 'VAULT_TOKEN_TTL must be a duration like 1h'
 matches 'https?://[!-~]+' "$K8S_ISSUER" || die 'K8S_ISSUER must be an http(s) URL'
 plain K8S_ISSUER "$K8S_ISSUER"
+for path in $VAULT_POLICY_PATHS; do
+  matches '[A-Za-z0-9_.*+/-]+' "$path" || die "VAULT_POLICY_PATHS: $path is not a Vault path"
+done
 
 # A PEM file as the body of a JSON string (newlines as \n).
 json_pem() { awk 'BEGIN { ORS = "" } { sub(/\r$/, ""); print $0 "\\n" }' "$1"; }
@@ -125,7 +130,6 @@ log "configured auth/$JWT_MOUNT/config ($K8S_JWKS_MODE, issuer $K8S_ISSUER)"
 # 3. The policy: read on each path.
 policy=''
 for path in $VAULT_POLICY_PATHS; do
-  matches '[A-Za-z0-9_.*+/-]+' "$path" || die "VAULT_POLICY_PATHS: $path is not a Vault path"
   policy="${policy}path \"$path\" {
   capabilities = [\"read\"]
 }

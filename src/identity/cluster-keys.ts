@@ -7,7 +7,7 @@ import type { ClusterConfig } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { createCachedRemoteJwks, type KeyLookup } from './cached-remote-jwks.ts'
 import type { ProtectedHeader } from './check-protected-header.ts'
-import { createJwksUriDiscovery } from './discover-jwks-uri.ts'
+import { createJwksUriDiscovery } from './jwks-uri-discovery.ts'
 import type { CompactJws } from './parse-compact-jws.ts'
 
 export { JWKS_COOLDOWN_MS, JWKS_MAX_AGE_MS, JWKS_STALE_IF_ERROR_MS } from './cached-remote-jwks.ts'
@@ -39,8 +39,10 @@ export function createClusterKeys(fetchImpl: FetchLike, cache: SecureCache, opti
   const byCluster = new Map<string, ClusterKeySet>()
 
   const lookupFor = (cluster: ClusterConfig): KeyLookup => {
+    // One line per failed attempt (the cooldown bounds them), so an operator sees the outage
+    // while cached keys hide it from pods.
     const onFailure = (source: string) => (reason: string) =>
-      options.log?.log('warn', `${source} failed; cached keys keep verifying until they are too old`, { cluster: cluster.name, reason })
+      options.log?.log('warn', `${source} failed; keys cached in the last 24 h keep verifying`, { cluster: cluster.name, reason })
     if (cluster.jwks) return createLocalJWKSet(cluster.jwks as unknown as JSONWebKeySet)
     const remote = (url: URL) => createCachedRemoteJwks({ url, fetch: fetchImpl, cache, onFailure: onFailure('JWKS fetch') })
     if (cluster.jwksUri) return remote(new URL(cluster.jwksUri))

@@ -2,7 +2,7 @@
 // everything here is cheap, bounded work on untrusted input. jose parses the token again when it
 // verifies; both parse the same canonical bytes, so they cannot disagree.
 import { invalidToken } from '../errors.ts'
-import { decodeBase64urlStrict } from './base64url.ts'
+import { decodeBase64urlStrict } from './decode-base64url-strict.ts'
 import { hasDuplicateJsonKeys } from './has-duplicate-json-keys.ts'
 
 /**

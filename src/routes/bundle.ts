@@ -36,7 +36,8 @@ export const bundleRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const { broker } = c.get('services')
   const results = await Promise.all(requests.map(({ request }) => broker.getSecret(request)))
 
-  const merged: Record<string, unknown> = {}
+  // Null prototype: a secret key named __proto__ must be stored, not swallowed.
+  const merged: Record<string, unknown> = Object.create(null)
   const origin = new Map<string, string>()
   const put = (name: string, value: unknown, from: string) => {
     const earlier = origin.get(name)
@@ -49,7 +50,7 @@ export const bundleRoutes = new Hono<AppEnv>().post('/', async (c) => {
     const values = result.read.values
     if (entry.keys) {
       for (const [name, key] of Object.entries(entry.keys)) {
-        if (!(key in values)) throw badRequest(`The secret at ${entry.path} has no key ${key}.`, 'missing_key')
+        if (!Object.hasOwn(values, key)) throw badRequest(`The secret at ${entry.path} has no key ${key}.`, 'missing_key')
         put(name, values[key], `${entry.path}#${key}`)
       }
     } else {

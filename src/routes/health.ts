@@ -9,6 +9,8 @@ export const healthRoutes = new Hono<AppEnv>()
   .get('/healthz', (c) => c.json({ status: 'ok' }))
   .get('/readyz', async (c) => {
     const { config, fetch, cache } = c.get('services')
+    // Vault and the cache are asked at once: a slow one must not add its wait to the other's.
+    const probing = cache.probe()
     const vault = await fetch(`${config.vault.address.replace(/\/+$/, '')}/v1/sys/health`, {
       signal: AbortSignal.timeout(READY_TIMEOUT_MS),
     })
@@ -20,7 +22,7 @@ export const healthRoutes = new Hono<AppEnv>()
       .catch(() => 'unreachable')
     // A degraded cache leaves readiness alone: requests go straight to Vault, and taking the
     // broker out of rotation would not bring Redis back.
-    const { backend, state, reason, sinceMs } = await cache.probe()
+    const { backend, state, reason, sinceMs } = await probing
     const cacheState = state === 'ok' ? { backend, state } : { backend, state, reason, since: new Date(sinceMs ?? 0).toISOString(), serving: 'from Vault' }
     const ready = vault === 'ok'
     return c.json({ status: ready ? 'ready' : 'not ready', vault, cache: cacheState }, ready ? 200 : 503)

@@ -114,11 +114,15 @@ describe('Redis failing', () => {
     await untilCacheServes()
     breakIt()
     try {
+      const latencies: number[] = []
       for (let i = 0; i < 5; i++) {
         const answer = await read()
         expect(answer.status).toBe(200)
-        expect(answer.ms).toBeLessThan(REDIS_TIMEOUT_MS + SLACK_MS)
+        latencies.push(answer.ms)
       }
+      // The first request met the slow Redis and waited out one timeout; none waited longer.
+      expect(Math.max(...latencies)).toBeGreaterThanOrEqual(REDIS_TIMEOUT_MS * 0.9)
+      expect(Math.max(...latencies)).toBeLessThan(REDIS_TIMEOUT_MS + SLACK_MS)
       expect((await readyz()).cache.state).toBe('degraded')
     } finally {
       mendIt()

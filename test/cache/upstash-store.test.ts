@@ -5,7 +5,9 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { CacheUnavailableError } from '../../src/cache/cache-store.ts'
 import { createUpstashStore, REDIS_TIMEOUT_MS } from '../../src/cache/upstash-store.ts'
+import { runUntilExit } from '../support/process-broker.ts'
 import { startUpstashShim, type UpstashShim } from '../support/upstash-shim.ts'
+import { cacheBrokerConfig } from './support/cache-stack.ts'
 
 let shim: UpstashShim
 const prefix = `upstash-store-test:${process.pid}:${Date.now()}:`
@@ -87,5 +89,19 @@ describe('the Upstash store', () => {
     } finally {
       shim.setDelayMs(0)
     }
+  })
+})
+
+describe('a broker configured with Redis', () => {
+  it('refuses to start without CACHE_ENCRYPTION_KEY, naming it', async () => {
+    const config = cacheBrokerConfig({ issuerUrl: inject('issuerUrl'), openbaoAddr: inject('openbaoAddr'), namespace: 'cache-start' })
+    const { code, output } = await runUntilExit('node', {
+      BROKER_CONFIG: JSON.stringify(config),
+      UPSTASH_REDIS_REST_URL: shim.url,
+      UPSTASH_REDIS_REST_TOKEN: shim.token,
+    })
+    expect(code).toBe(1)
+    expect(output).toContain('CACHE_ENCRYPTION_KEY: required')
+    expect(output).not.toContain(shim.token)
   })
 })

@@ -49,6 +49,17 @@ describe('a pod reading its secret from the broker in workerd', () => {
     expect(await response.json()).toMatchObject({ status: 403, code: 'vault_denied' })
   })
 
+  it('logs why requests were refused, never a token or a secret value', async () => {
+    const token = await podToken('myapp')
+    await get('/v1/secrets/secret/data/myapp/config', token)
+    await get('/v1/secrets/secret/data/myapp/config?format=nope', token)
+    const output = broker.output()
+    expect(output).toContain('"code":"unknown_format"')
+    expect(output).not.toContain(token.split('.')[1])
+    expect(output).not.toContain('demo-user')
+    expect(output).not.toContain('s3cr3t')
+  })
+
   it('answers 403 before Vault to a ServiceAccount no rule names', async () => {
     const response = await get('/v1/secrets/secret/data/myapp/config', await podToken('myapp', 'other-namespace'))
     expect(response.status).toBe(403)

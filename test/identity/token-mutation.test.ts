@@ -1,7 +1,7 @@
 // Property: a valid token with any byte changed, inserted, removed or moved is refused with the
 // generic 401 — never accepted, never another error. Positions lean towards the ends of segments:
 // with lenient base64url decoding a changed *last* signature character can decode to the same
-// signature and be accepted (src/identity/base64url.ts), and a uniform position would rarely hit it.
+// signature and be accepted (src/identity/decode-base64url-strict.ts), and a uniform position would rarely hit it.
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig, type ClusterConfig } from '../../src/config.ts'

@@ -1,14 +1,18 @@
 import fc from 'fast-check'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.ts'
 import { renderSecret } from '../../src/render/index.ts'
 import { HOSTILE_VALUES } from './hostile-values.ts'
 import { PythonDotenv, TempDir, readWithDotenvNpm } from './readers.ts'
 
 const temp = new TempDir()
-const python = new PythonDotenv()
+let python: PythonDotenv
+// In a hook, so a missing python-dotenv fails every test here with the install hint.
+beforeAll(() => {
+  python = new PythonDotenv()
+})
 afterAll(() => {
-  python.close()
+  python?.close()
   temp.remove()
 })
 

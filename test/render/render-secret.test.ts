@@ -95,3 +95,12 @@ describe('negotiateFormat', () => {
     expect(negotiateFormat(undefined, accept)).toBe(format)
   })
 })
+
+describe('renderSecret with hostile key names', () => {
+  it('treats __proto__ and constructor as ordinary keys', () => {
+    const data = JSON.parse('{"__proto__": "p", "constructor": "c"}') as Record<string, unknown>
+    expect(renderSecret(data, { format: 'json', key: ['__proto__'] }).body).toBe('{"__proto__":"p"}\n')
+    expect(renderSecret(data, { format: 'env' }).body).toBe("export __PROTO__='p'\nexport CONSTRUCTOR='c'\n")
+    expect(renderSecret(data, { format: 'yaml' }).body).toBe('__proto__: "p"\nconstructor: "c"\n')
+  })
+})

@@ -30,6 +30,8 @@ function bundleWorker(): Promise<string> {
 
 export interface WorkerdBroker {
   url: string
+  /** Everything the Worker logged, for assertions that no token or secret leaks. */
+  output(): string
   /** Fires the Worker's `scheduled` handler, as the cron trigger in wrangler.toml would. */
   scheduled(cron?: string): Promise<void>
   stop(): Promise<void>
@@ -37,6 +39,7 @@ export interface WorkerdBroker {
 
 export async function startBrokerInWorkerd(bindings: Record<string, string>): Promise<WorkerdBroker> {
   const scriptPath = await bundleWorker()
+  let output = ''
   const mf = new Miniflare({
     scriptPath,
     modules: true,
@@ -45,10 +48,16 @@ export async function startBrokerInWorkerd(bindings: Record<string, string>): Pr
     host: '127.0.0.1',
     port: 0,
     bindings,
+    // Collected instead of printed: tests read it to check that nothing leaks.
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    },
   })
   const url = (await mf.ready).toString().replace(/\/$/, '')
   return {
     url,
+    output: () => output,
     async scheduled(cron = '* * * * *') {
       // workerd's Fetcher has scheduled(); Miniflare's types leave it out.
       const worker = (await mf.getWorker()) as unknown as { scheduled(options: { cron: string; scheduledTime: Date }): Promise<{ outcome: string }> }

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeBase64urlStrict } from '../../src/identity/base64url.ts'
+import { decodeBase64urlStrict } from '../../src/identity/decode-base64url-strict.ts'
 
 const encode = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')
 
