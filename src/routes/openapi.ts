@@ -18,6 +18,7 @@ const secretParameters = [
   { name: 'key', in: 'query', schema: { type: 'string' }, description: 'Comma-separated keys to select; the key for `raw`.' },
   { name: 'prefix', in: 'query', schema: { type: 'string' }, description: 'Prefix for env/dotenv variable names.' },
   { name: 'version', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'KV v2 version.' },
+  { name: 'metadata', in: 'query', schema: { type: 'boolean' }, description: 'KV v2, json/yaml only: answer {"data": {…}, "metadata": {…}}.' },
   { name: 'If-None-Match', in: 'header', schema: { type: 'string' } },
   { name: 'Cache-Control', in: 'header', schema: { type: 'string' }, description: '`no-cache` refreshes this identity\'s entry from Vault (rate limited).' },
 ]
@@ -26,6 +27,7 @@ const secretHeaders = {
   'X-Cache': { schema: { type: 'string', enum: ['hit', 'miss', 'stale'] } },
   'X-Vault-Lease-Expires': { schema: { type: 'string', format: 'date-time' }, description: 'When a leased secret expires.' },
   'X-Vault-Lease-Duration': { schema: { type: 'integer' }, description: 'Lease duration in seconds, as Vault gave it.' },
+  'X-Vault-Secret-Version': { schema: { type: 'integer' }, description: 'KV v2: the version read.' },
 }
 const rendered = {
   description: 'The secret, rendered.',

@@ -1,14 +1,14 @@
 // The init-container pattern run for real: the init container's command and environment
 // from k8s/app/init-container.yaml, then the app container's command sourcing the file,
 // under dash and under busybox ash, against the broker (Node entry) and OpenBao.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { DEMO_SECRET } from '../support/seed-openbao.ts'
 import { getFreePort } from '../support/free-port.ts'
 import type { ProcessBroker } from '../support/process-broker.ts'
-import { envOf, findDocument, loadDocuments, podSpecOf } from './k8s-manifests.ts'
+import { envOf, findDocument, loadDocuments, mountedFile, podSpecOf, type K8sDocument } from './k8s-manifests.ts'
 import { NODE, SCRIPTS, SHELLS, run, startDemoBroker, tempDir, writeEnvDumpApp, writePodToken, type Shell } from './k8s-support.ts'
 
 const issuerUrl = inject('issuerUrl')
@@ -42,6 +42,37 @@ function initEnv(root: string, tokenFile: string, overrides: Record<string, stri
   }
 }
 
+/**
+ * The init container of a migration manifest, run as declared: its env, with the broker's
+ * URL, the token and the output moved here, and the ConfigMap file it reads (bundle or
+ * template) written where it points.
+ */
+function migrationInit(doc: K8sDocument, root: string, tokenFile: string, fileVariable: string) {
+  const spec = podSpecOf(doc)
+  const init = spec.initContainers[0]
+  expect(init.command).toEqual(['/bin/sh', '/opt/vault-edge/fetch-secrets.sh'])
+  const env = envOf(init)
+  const input = join(root, 'configmap', env[fileVariable]!.split('/').pop()!)
+  mkdirSync(join(root, 'configmap'), { recursive: true })
+  writeFileSync(input, mountedFile(documents, doc, init, env[fileVariable]!)!)
+  const output = env.VAULT_EDGE_OUTPUT!.replace('/vault/secrets', join(root, 'vault-secrets'))
+  return {
+    env: { ...env, VAULT_EDGE_URL: broker.url, VAULT_EDGE_TOKEN_FILE: tokenFile, VAULT_EDGE_OUTPUT: output, [fileVariable]: input },
+    output,
+    app: spec.containers[0].command as string[],
+  }
+}
+
+/** Runs an app container's `sh -c '. FILE && exec "$@"' app …` with FILE moved to `file`. */
+async function sourceAsApp(shell: Shell, command: string[], file: string, root: string, names: string[]) {
+  const [, flag, script, argv0] = command
+  const dump = join(root, 'app-env.json')
+  const app = writeEnvDumpApp(root)
+  const result = await run(shell, [flag!, script!.replace(/\/vault\/secrets\/[a-z]+/, file), argv0!, NODE, app, dump, names.join(','), 'exit'], {})
+  expect(result.code, result.stderr).toBe(0)
+  return JSON.parse(readFileSync(dump, 'utf8')).env
+}
+
 describe.each<Shell>(SHELLS)('the init container under %s', (shell) => {
   it('writes the env file (0600, atomically) and the app container sources it: every value exactly as stored', async () => {
     const root = join(dir.path, `${shell}-ok`)
@@ -59,14 +90,9 @@ describe.each<Shell>(SHELLS)('the init container under %s', (shell) => {
     expect(readFileSync(output, 'utf8')).toMatch(/^export USERNAME='demo-user'$/m)
 
     // The app container: `/bin/sh -c '. /vault/secrets/env && exec "$@"' app <command>`.
-    const [, flag, script, argv0] = appContainer.command
-    expect(script).toContain('/vault/secrets/env')
-    const app = writeEnvDumpApp(root)
-    const dump = join(root, 'app-env.json')
-    const sourced = await run(shell, [flag, script.replace('/vault/secrets/env', output), argv0, NODE, app, dump, 'USERNAME,PASSWORD,HOME', 'exit'], {})
-    expect(sourced.code, sourced.stderr).toBe(0)
-    const seen = JSON.parse(readFileSync(dump, 'utf8'))
-    expect(seen.env).toEqual({ USERNAME: DEMO_SECRET.username, PASSWORD: DEMO_SECRET.password, HOME: process.env.HOME ?? '/root' })
+    expect(appContainer.command[2]).toContain('/vault/secrets/env')
+    const seen = await sourceAsApp(shell, appContainer.command, output, root, ['USERNAME', 'PASSWORD', 'HOME'])
+    expect(seen).toEqual({ USERNAME: DEMO_SECRET.username, PASSWORD: DEMO_SECRET.password, HOME: process.env.HOME ?? '/root' })
   })
 
   it('writes one raw value (the CSI one-file-per-object case): format=raw&key=password, bytes as stored', async () => {
@@ -104,6 +130,35 @@ describe.each<Shell>(SHELLS)('the init container under %s', (shell) => {
     expect(twoSources.stderr).toContain('set exactly one of')
     const badFormat = await run(shell, [FETCH], initEnv(root, tokenFile, { VAULT_EDGE_FORMAT: 'xml' }))
     expect(badFormat.stderr).toContain('VAULT_EDGE_FORMAT must be')
+  })
+})
+
+describe.each<Shell>(SHELLS)('the migrated seed scenarios under %s', (shell) => {
+  it('Agent Injector: the annotation template, POSTed to /v1/render, writes the file Vault Agent wrote', async () => {
+    const root = join(dir.path, `${shell}-agent`)
+    const { file: tokenFile } = await writePodToken(join(root, 'token'), issuerUrl)
+    const doc = findDocument(documents, 'k8s/migration/agent-injector/after.yaml', 'Deployment')
+    const { env, output, app } = migrationInit(doc, root, tokenFile, 'VAULT_EDGE_TEMPLATE_FILE')
+    const result = await run(shell, [FETCH], env)
+    expect(result.code, result.stderr).toBe(0)
+    // `{{- … -}}` trims the newlines around the actions, as consul-template does.
+    expect(readFileSync(output, 'utf8')).toBe(`export DB_USER="demo-user"\nexport DB_PASSWORD="${DEMO_SECRET.password}"`)
+    // The app command is the one it had under the injector. Its double quotes expand $HOME
+    // inside the password, exactly as with Vault Agent: the reason to prefer format=env.
+    const seen = await sourceAsApp(shell, app, output, root, ['DB_USER', 'DB_PASSWORD'])
+    expect(seen).toEqual({ DB_USER: 'demo-user', DB_PASSWORD: DEMO_SECRET.password.replace('$HOME', process.env.HOME ?? '/root') })
+  })
+
+  it('CSI: the SecretProviderClass objects as a /v1/bundle mapping give every value exactly', async () => {
+    const root = join(dir.path, `${shell}-csi`)
+    const { file: tokenFile } = await writePodToken(join(root, 'token'), issuerUrl)
+    const doc = findDocument(documents, 'k8s/migration/csi/after.yaml', 'Deployment')
+    const { env, output, app } = migrationInit(doc, root, tokenFile, 'VAULT_EDGE_BUNDLE_FILE')
+    const result = await run(shell, [FETCH], env)
+    expect(result.code, result.stderr).toBe(0)
+    expect(readFileSync(output, 'utf8').split('\n').filter(Boolean).map((line) => line.split('=')[0]).sort()).toEqual(['export DB_PASSWORD', 'export DB_USERNAME'])
+    const seen = await sourceAsApp(shell, app, output, root, ['DB_USERNAME', 'DB_PASSWORD'])
+    expect(seen).toEqual({ DB_USERNAME: DEMO_SECRET.username, DB_PASSWORD: DEMO_SECRET.password })
   })
 })
 

@@ -135,7 +135,7 @@ describe('pods that talk to vault-edge', () => {
       const spec = podSpecOf(doc)
       for (const container of allContainers(spec)) {
         const env = envOf(container)
-        for (const path of [env.VAULT_EDGE_OUTPUT, env.VAULT_EDGE_WORK_DIR].filter(Boolean)) {
+        for (const path of [env.VAULT_EDGE_OUTPUT, env.VAULT_EDGE_WORK_DIR].filter((value): value is string => value !== undefined)) {
           const mount = container.volumeMounts.find((candidate: any) => path === candidate.mountPath || path.startsWith(`${candidate.mountPath}/`))
           const volume = spec.volumes.find((candidate: any) => candidate.name === mount?.name)
           expect(volume?.emptyDir?.medium, `${label(doc)} ${container.name} ${path}`).toBe('Memory')
@@ -152,7 +152,7 @@ describe('pods that talk to vault-edge', () => {
     for (const doc of initPods) {
       const spec = podSpecOf(doc)
       const [init] = spec.initContainers
-      const output: string = envOf(init).VAULT_EDGE_OUTPUT
+      const output = envOf(init).VAULT_EDGE_OUTPUT!
       const dir = output.slice(0, output.lastIndexOf('/'))
       const initMount = init.volumeMounts.find((mount: any) => mount.mountPath === dir)
       const app = spec.containers[0]

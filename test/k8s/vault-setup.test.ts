@@ -292,9 +292,9 @@ describe('the broker as k8s/broker/vault-edge.yaml runs it, on the Vault that se
         const response = await fetch(url, { method: store.method, headers })
         expect(response.status).toBe(200)
         const jsonPath = goTemplate(store.result.jsonPath, { remoteRef, ...secrets })
-        const value = JSONPath({ path: jsonPath, json: await response.json(), wrap: false })
+        const value: unknown = JSONPath({ path: jsonPath, json: await response.json(), wrap: false })
         expect(typeof value).toBe('string')
-        synced[secretKey] = value
+        synced[secretKey] = value as string
       }
       expect(synced).toEqual({ DB_USER: DEMO_SECRET.username, DB_PASSWORD: DEMO_SECRET.password })
     })

@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
+import type { Readable } from 'node:stream'
 import { Miniflare } from 'miniflare'
 
 // workerd refuses script paths outside the working directory (NOTES.md).
@@ -49,7 +50,7 @@ export async function startBrokerInWorkerd(bindings: Record<string, string>): Pr
     port: 0,
     bindings,
     // Collected instead of printed: tests read it to check that nothing leaks.
-    handleRuntimeStdio(stdout, stderr) {
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
       stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
     },
