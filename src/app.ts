@@ -2,7 +2,7 @@
 // runtime and tests inject fakes for time and fetch.
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { etag } from 'hono/etag'
+import { etag, RETAINED_304_HEADERS } from 'hono/etag'
 import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv, Services } from './app-env.ts'
 import { AppError, toProblem } from './errors.ts'
@@ -59,7 +59,16 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   app.route('/', healthRoutes)
   app.route('/', openApiRoutes)
   if (services.metrics) app.route('/', metricsRoutes)
-  app.use('/v1/*', etag({ generateDigest: (body) => services.cache.fingerprint(body) }), authenticate)
+  // Keyed ETags (a plain hash of a short secret could be brute-forced); a 304 keeps the
+  // cache and lease headers so a polling client still learns when to refresh.
+  app.use(
+    '/v1/*',
+    etag({
+      generateDigest: (body) => services.cache.fingerprint(body),
+      retainedHeaders: [...RETAINED_304_HEADERS, 'x-cache', 'x-vault-lease-expires', 'x-vault-lease-duration'],
+    }),
+    authenticate,
+  )
   app.route('/v1/secrets', secretRoutes)
   app.route('/v1/bundle', bundleRoutes)
   app.route('/v1/render', renderRoutes)
