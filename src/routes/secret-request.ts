@@ -51,5 +51,11 @@ export function buildSecretRequest(
   }
 }
 
-/** `Cache-Control: no-cache` from the client asks for a fresh read from Vault (RFC 9111 §5.2.1.4). */
-export const wantsRefresh = (c: Context<AppEnv>) => /(^|,)\s*no-cache\s*(,|$)/i.test(c.req.header('Cache-Control') ?? '')
+/**
+ * `Cache-Control: no-cache` from the client asks for a fresh read from Vault (RFC 9111 §5.2.1.4).
+ * Not on a conditional request: fetch() adds `no-cache` to every request with If-None-Match
+ * (Fetch standard, HTTP-network-or-cache fetch), so an app polling with its ETag would
+ * otherwise hit Vault, and the refresh limit, on every poll.
+ */
+export const wantsRefresh = (c: Context<AppEnv>) =>
+  c.req.header('If-None-Match') === undefined && /(^|,)\s*no-cache\s*(,|$)/i.test(c.req.header('Cache-Control') ?? '')

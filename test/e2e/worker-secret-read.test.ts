@@ -39,6 +39,19 @@ describe('a pod reading its secret from the broker in workerd', () => {
     const token = await podToken('myapp')
     await get('/v1/secrets/secret/data/myapp/config', token)
     const again = await get('/v1/secrets/secret/data/myapp/config', token)
+    // fetch() sent `Cache-Control: no-cache` with it (Fetch standard): still served from the cache.
+    expect(again.headers.get('x-cache')).toBe('hit')
+  })
+
+  it('answers 304 to a matching If-None-Match and keeps the cache headers', async () => {
+    const token = await podToken('myapp')
+    const first = await get('/v1/secrets/secret/data/myapp/config?format=env', token)
+    const etag = first.headers.get('etag')!
+    expect(etag).toMatch(/^"[0-9a-f]{40,}"$/)
+    const again = await get('/v1/secrets/secret/data/myapp/config?format=env', token, { 'If-None-Match': etag })
+    expect(again.status).toBe(304)
+    expect(await again.text()).toBe('')
+    // fetch() sent `Cache-Control: no-cache` with it (Fetch standard): still served from the cache.
     expect(again.headers.get('x-cache')).toBe('hit')
   })
 
