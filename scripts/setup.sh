@@ -65,6 +65,9 @@ else
 fi
 
 # --- Shells ----------------------------------------------------------------------------
+if ! command -v curl >/dev/null 2>&1; then
+  missing+=("curl: not installed; the k8s/ init scripts are run with it in the tests (Debian/Ubuntu: apt-get install curl).")
+fi
 for shell in sh bash dash zsh busybox; do
   if ! command -v "$shell" >/dev/null 2>&1; then
     missing+=("$shell: not installed; the env format is tested by sourcing it in sh, bash, dash, zsh and busybox ash (Debian/Ubuntu: apt-get install dash zsh busybox).")

@@ -40,7 +40,8 @@ export function loadDocuments(): K8sDocument[] {
   const documents: K8sDocument[] = []
   for (const path of yamlFiles()) {
     const file = relative(REPO_ROOT, path)
-    parseAllDocuments(readFileSync(path, 'utf8'), { prettyErrors: true, uniqueKeys: true }).forEach((document, index) => {
+    // YAML 1.1, as kubectl reads it (sigs.k8s.io/yaml): `0555` is octal, `on`/`yes` are booleans.
+    parseAllDocuments(readFileSync(path, 'utf8'), { version: '1.1', prettyErrors: true, uniqueKeys: true }).forEach((document, index) => {
       if (document.errors.length > 0) throw new Error(`${file} document ${index}: ${document.errors.map((error) => error.message).join('; ')}`)
       const body = document.toJS({ maxAliasCount: 0 })
       if (body === null) return

@@ -191,6 +191,8 @@ describe('pods that talk to vault-edge', () => {
     for (const doc of withPods) {
       for (const volume of podSpecOf(doc).volumes ?? []) {
         if (!volume.configMap || volume.configMap.name === 'kube-root-ca.crt') continue
+        // Scripts are executable (0555 is octal to kubectl, as YAML 1.1 reads it).
+        if (volume.configMap.defaultMode !== undefined) expect(volume.configMap.defaultMode, label(doc)).toBe(0o555)
         const exists = documents.some((candidate) => candidate.kind === 'ConfigMap' && candidate.name === volume.configMap.name && candidate.namespace === doc.namespace)
         expect(exists, `${label(doc)} mounts ConfigMap ${volume.configMap.name}`).toBe(true)
       }
