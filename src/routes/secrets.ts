@@ -6,6 +6,7 @@ import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import { badRequest } from '../errors.ts'
 import { negotiateFormat, renderSecret, type Format } from '../render/index.ts'
+import { normalizeKeySelection, selectKeys } from '../render/select-keys.ts'
 import { readSecret, type SecretRead } from '../vault/read-secret.ts'
 import { readJson } from './read-body.ts'
 import { buildSecretRequest, parseVersion, secretPathFromUrl, wantsRefresh } from './secret-request.ts'
@@ -13,6 +14,9 @@ import { buildSecretRequest, parseVersion, secretPathFromUrl, wantsRefresh } fro
 export const SECRETS_PREFIX = '/v1/secrets/'
 
 const splitKeys = (value: string | undefined) => (value === undefined ? undefined : value.split(',').filter((key) => key !== ''))
+
+/** What an issuing path takes: Vault's own parameters, e.g. `{"common_name": "…", "ttl": "1h"}`. */
+const issueBodySchema = z.record(z.string(), z.unknown())
 
 export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const format = negotiateFormat(c.req.query('format'), c.req.header('Accept'))
@@ -47,9 +51,6 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   return c.body(rendered.body as string)
 })
 
-/** What an issuing path takes: Vault's own parameters, e.g. `{"common_name": "…", "ttl": "1h"}`. */
-const issueBodySchema = z.record(z.string(), z.unknown())
-
 /**
  * `?metadata=true` (json and yaml only) answers `{"data": {…}, "metadata": {…}}`, KV v2's
  * version and timestamps next to the map; KV v2 reads also carry `X-Vault-Secret-Version`.
@@ -59,8 +60,8 @@ function renderRead(c: Context<AppEnv>, read: SecretRead, format: Format) {
   if (typeof version === 'number') c.header('X-Vault-Secret-Version', String(version))
   if (c.req.query('metadata') === 'true') {
     if (format !== 'json' && format !== 'yaml') throw badRequest('metadata=true needs format=json or format=yaml.', 'bad_request')
-    const selected = renderSecret(read.values, { format: 'json', key: splitKeys(c.req.query('key')) })
-    return renderSecret({ data: JSON.parse(selected.body as string), metadata: read.metadata ?? null }, { format })
+    const data = selectKeys(read.values, normalizeKeySelection(splitKeys(c.req.query('key'))))
+    return renderSecret({ data, metadata: read.metadata ?? null }, { format })
   }
   return renderSecret(read.values, { format, key: splitKeys(c.req.query('key')), prefix: c.req.query('prefix'), metadata: read.metadata })
 }
