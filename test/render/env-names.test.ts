@@ -2,16 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.ts'
 import { mapEnvNames, toEnvName } from '../../src/render/env-names.ts'
-
-function errorOf(run: () => unknown): AppError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof AppError) return error
-    throw error
-  }
-  throw new Error('expected an AppError')
-}
+import { errorOf } from '../support/error-of.ts'
 
 describe('env names', () => {
   it.each([

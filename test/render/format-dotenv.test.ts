@@ -4,6 +4,7 @@ import { AppError } from '../../src/errors.ts'
 import { renderSecret } from '../../src/render/index.ts'
 import { HOSTILE_VALUES } from './hostile-values.ts'
 import { PythonDotenv, TempDir, readWithDotenvNpm } from './readers.ts'
+import { errorOf } from '../support/error-of.ts'
 
 const temp = new TempDir()
 let python: PythonDotenv
@@ -17,16 +18,6 @@ afterAll(() => {
 })
 
 const renderDotenv = (data: Record<string, unknown>) => renderSecret(data, { format: 'dotenv' }).body as string
-
-function errorOf(run: () => unknown): AppError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof AppError) return error
-    throw error
-  }
-  throw new Error('expected an AppError')
-}
 
 /** What each reader gets back from the rendered file, or the AppError when rendering refuses. */
 async function readBack(data: Record<string, string>) {

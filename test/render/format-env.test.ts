@@ -1,26 +1,16 @@
 import fc from 'fast-check'
 import { spawnSync } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
-import { AppError } from '../../src/errors.ts'
 import { SHELL_RESERVED_NAMES, shellSingleQuote } from '../../src/render/format-env.ts'
 import { renderSecret } from '../../src/render/index.ts'
 import { HOSTILE_VALUES } from './hostile-values.ts'
 import { LOCALES, SHELLS, TempDir, sourceInShell } from './readers.ts'
+import { errorOf } from '../support/error-of.ts'
 
 const temp = new TempDir()
 afterAll(() => temp.remove())
 
 const renderEnv = (data: Record<string, unknown>, prefix?: string) => renderSecret(data, { format: 'env', prefix }).body as string
-
-function errorOf(run: () => unknown): AppError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof AppError) return error
-    throw error
-  }
-  throw new Error('expected an AppError')
-}
 
 /** Renders `values` as V0…Vn, sources the output in `shell` and returns what the shell holds. */
 async function roundTrip(shell: (typeof SHELLS)[number], values: readonly string[], locale: string) {

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { AppError } from '../../src/errors.ts'
 import { renderSecret } from '../../src/render/index.ts'
 import { HOSTILE_VALUES } from './hostile-values.ts'
+import { errorOf } from '../support/error-of.ts'
 
 const render = (data: Record<string, unknown>, format: 'json' | 'yaml' | 'raw', key?: string | string[]) =>
   renderSecret(data, { format, key }).body as string
@@ -12,16 +12,6 @@ const hostileMap = () => Object.fromEntries(HOSTILE_VALUES.map((hostile) => [hos
 
 /** YAML 1.2 readers (yaml, yaml.v3) and YAML 1.1 readers (PyYAML, yaml.v2) must agree. */
 const readYaml = (text: string) => ({ v12: parseYaml(text, { version: '1.2' }), v11: parseYaml(text, { version: '1.1' }) })
-
-function errorOf(run: () => unknown): AppError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof AppError) return error
-    throw error
-  }
-  throw new Error('expected an AppError')
-}
 
 describe('format=json', () => {
   it('is the compact key/value map with a final newline', () => {

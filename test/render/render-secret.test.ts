@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { AppError } from '../../src/errors.ts'
 import { FORMATS, negotiateFormat, renderSecret } from '../../src/render/index.ts'
-
-function errorOf(run: () => unknown): AppError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof AppError) return error
-    throw error
-  }
-  throw new Error('expected an AppError')
-}
+import { errorOf } from '../support/error-of.ts'
 
 const secret = { username: 'app', password: 's3cr3t', port: 5432 }
 

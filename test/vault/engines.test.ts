@@ -4,13 +4,15 @@
 import { X509Certificate } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { enableSecrets, putKv2 } from '../support/seed-openbao.ts'
-import { createTestDatabase, type TestDatabase } from './support/postgres.ts'
+import { mountDatabaseEngine } from './support/database-engine.ts'
+import type { TestDatabase } from './support/postgres.ts'
 import { brokerConfig, createJwtRole, podToken, sharedStack, startTestBroker, targetOf, unique, type TestBroker } from './support/vault-stack.ts'
 
 const { openbao } = sharedStack()
 const target = targetOf(openbao)
 const serviceAccount = unique('engines')
-const dbMount = unique('db')
+let dbMount: string
+let dropDatabaseEngine: () => Promise<void>
 const pkiMount = unique('pki')
 const kvPath = `vault-tests/${serviceAccount}/config`
 let database: TestDatabase
@@ -23,28 +25,10 @@ const json = async (response: Response) => {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase()
+  ;({ mount: dbMount, database, cleanUp: dropDatabaseEngine } = await mountDatabaseEngine(openbao, { ttl: '2m', maxTtl: '10m' }))
   await putKv2(target, kvPath, { api_key: 'first' })
   await putKv2(target, kvPath, { api_key: 'second', region: 'eu' })
   await openbao.apiOk('POST', `kv1/vault-tests/${serviceAccount}/config`, { user: 'kv1-user', 'pass word': "it's $secret" })
-
-  await enableSecrets(target, dbMount, 'database')
-  await openbao.apiOk('POST', `${dbMount}/config/pg`, {
-    plugin_name: 'postgresql-database-plugin',
-    connection_url: database.connectionUrl,
-    username: 'postgres',
-    password: 'unused-trust-auth',
-    allowed_roles: ['app'],
-  })
-  await openbao.apiOk('POST', `${dbMount}/roles/app`, {
-    db_name: 'pg',
-    creation_statements: [
-      `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-      `GRANT CONNECT ON DATABASE ${database.name} TO "{{name}}";`,
-    ],
-    default_ttl: '2m',
-    max_ttl: '10m',
-  })
 
   await enableSecrets(target, pkiMount, 'pki')
   await openbao.apiOk('POST', `sys/mounts/${pkiMount}/tune`, { max_lease_ttl: '24h' })
@@ -79,11 +63,7 @@ path "${pkiMount}/issue/web" { capabilities = ["update"] }
   token = await podToken({ serviceAccount })
 })
 
-afterAll(async () => {
-  // Revoke what the tests left, so Vault drops the roles before the database goes.
-  await openbao.api('PUT', `sys/leases/revoke-prefix/${dbMount}`).catch(() => {})
-  await database?.drop()
-})
+afterAll(() => dropDatabaseEngine?.())
 
 describe('KV v2', () => {
   it('reads the latest version, and says which one it is', async () => {

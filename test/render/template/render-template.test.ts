@@ -2,22 +2,12 @@
 // it for Vault Agent: data nil, missingkey=zero (a missing key prints <no value>), Vault numbers
 // as json.Number, toJSON = json.Marshal (sorted keys, HTML escaping).
 import { describe, expect, it } from 'vitest'
-import { AppError } from '../../../src/errors.ts'
 import { listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../../../src/render/template/index.ts'
 import { SECRETS } from './fixtures.ts'
+import { errorOf } from '../../support/error-of.ts'
 
 const render = (source: string, secrets: ReadonlyMap<string, VaultSecretResponse> = SECRETS) => renderTemplate(parseTemplate(source), secrets)
 const only = (path: string, data: Record<string, unknown>) => new Map<string, VaultSecretResponse>([[path, { data }]])
-
-function errorOf(run: () => unknown): AppError {
-  try {
-    run()
-  } catch (error) {
-    if (error instanceof AppError) return error
-    throw error
-  }
-  throw new Error('expected an AppError')
-}
 
 describe('the tutorial templates, exactly as Vault Agent renders them', () => {
   it('export lines: the trim markers eat the newline after `with` and before `end`', () => {

@@ -15,10 +15,13 @@ export interface DatabaseEngine {
   cleanUp(): Promise<void>
 }
 
-export async function setUpDatabaseEngine(openbao: OpenBaoClient, options: { ttl: string; maxTtl: string }): Promise<DatabaseEngine> {
+/** A database secrets engine mount over a fresh PostgreSQL database, with the role `app`. */
+export async function mountDatabaseEngine(
+  openbao: OpenBaoClient,
+  options: { ttl: string; maxTtl: string },
+): Promise<{ mount: string; database: TestDatabase; cleanUp(): Promise<void> }> {
   const target = targetOf(openbao)
   const mount = unique('db')
-  const serviceAccount = unique('dbuser')
   const database = await createTestDatabase()
   await enableSecrets(target, mount, 'database')
   await openbao.apiOk('POST', `${mount}/config/pg`, {
@@ -37,15 +40,20 @@ export async function setUpDatabaseEngine(openbao: OpenBaoClient, options: { ttl
     default_ttl: options.ttl,
     max_ttl: options.maxTtl,
   })
-  await createJwtRole(target, { role: serviceAccount, serviceAccount, policy: `path "${mount}/creds/app" { capabilities = ["read"] }\n` })
   return {
     mount,
-    credsPath: `${mount}/creds/app`,
-    serviceAccount,
     database,
     async cleanUp() {
+      // Revoke first, so Vault drops the roles before the database goes.
       await openbao.api('PUT', `sys/leases/revoke-prefix/${mount}`).catch(() => {})
       await database.drop()
     },
   }
+}
+
+export async function setUpDatabaseEngine(openbao: OpenBaoClient, options: { ttl: string; maxTtl: string }): Promise<DatabaseEngine> {
+  const serviceAccount = unique('dbuser')
+  const engine = await mountDatabaseEngine(openbao, options)
+  await createJwtRole(targetOf(openbao), { role: serviceAccount, serviceAccount, policy: `path "${engine.mount}/creds/app" { capabilities = ["read"] }\n` })
+  return { ...engine, credsPath: `${engine.mount}/creds/app`, serviceAccount }
 }
