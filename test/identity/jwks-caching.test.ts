@@ -10,7 +10,7 @@ import { JWKS_COOLDOWN_MS, JWKS_MAX_AGE_MS, JWKS_STALE_IF_ERROR_MS, createCluste
 import { DISCOVERY_MAX_AGE_MS } from '../../src/identity/jwks-uri-discovery.ts'
 import { verifyServiceAccountToken } from '../../src/identity/verify-service-account-token.ts'
 import { startClusterIssuer, type ClusterIssuer, type MintOptions } from '../support/cluster-issuer.ts'
-import { createRawLogger, createTestCache } from './token-lab.ts'
+import { createRawLogger, createTestCache, refusalReason } from './token-lab.ts'
 
 const START = new Date('2026-03-01T08:00:00Z')
 const SECOND_MS = 1000
@@ -42,16 +42,6 @@ function clustersWith(extra: Record<string, unknown> = {}): ClusterConfig[] {
 const mint = (options: MintOptions = {}) => issuer.mint({ namespace: 'payments', serviceAccount: 'api', audiences: ['vault-edge'], ...options })
 const verifier = (keys: ClusterKeys, clusters = clustersWith()) => (token: string) => verifyServiceAccountToken(token, { clusters, keys, now: Date.now })
 const newIsolate = (log = createRawLogger()) => createClusterKeys(globalThis.fetch, cache, { log })
-
-async function refusal(run: Promise<unknown>): Promise<string> {
-  const error = await run.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )
-  expect(error).toBeInstanceOf(AppError)
-  expect((error as AppError).status).toBe(401)
-  return (error as AppError).logReason ?? ''
-}
 
 const fetches = () => ({ discovery: issuer.discoveryFetchCount(), jwks: issuer.jwksFetchCount() })
 
@@ -95,7 +85,7 @@ describe('JWKS from OIDC discovery', () => {
 
     // Keys older than the stale-if-error bound are no longer trusted.
     advance(JWKS_STALE_IF_ERROR_MS)
-    expect(await refusal(verify(await mint()))).toMatch(/keys of cluster local unavailable/)
+    expect(await refusalReason(verify(await mint()))).toMatch(/keys of cluster local unavailable/)
 
     // Back up: the next attempt after the cooldown restores service.
     issuer.setDown(false)
@@ -120,7 +110,7 @@ describe('JWKS from OIDC discovery', () => {
     await verify(await mint())
     await issuer.rotateKey()
     const rotated = await mint()
-    expect(await refusal(verify(rotated))).toMatch(/no key in the JWKS of cluster local matches/)
+    expect(await refusalReason(verify(rotated))).toMatch(/no key in the JWKS of cluster local matches/)
     expect(fetches().jwks).toBe(1)
     advance(JWKS_COOLDOWN_MS + SECOND_MS)
     expect((await verify(rotated)).serviceAccount).toBe('api')
@@ -132,9 +122,9 @@ describe('JWKS from OIDC discovery', () => {
     await verify(await mint())
     const forged = await Promise.all(Array.from({ length: 100 }, (_, i) => mint({ header: { kid: `forged-${i}` } })))
     const flood = async () => {
-      const reasons = await Promise.all(forged.map((token) => refusal(verify(token))))
+      const reasons = await Promise.all(forged.map((token) => refusalReason(verify(token))))
       for (const reason of reasons) expect(reason).toMatch(/no key in the JWKS|keys of cluster local unavailable/)
-      for (const token of forged.slice(0, 20)) await refusal(verify(token))
+      for (const token of forged.slice(0, 20)) await refusalReason(verify(token))
     }
 
     await flood()
@@ -157,10 +147,10 @@ describe('JWKS from OIDC discovery', () => {
     issuer.setDown(true)
     const verify = verifier(newIsolate())
     const token = await mint()
-    for (let i = 0; i < 10; i++) expect(await refusal(verify(token))).toMatch(/keys of cluster local unavailable/)
+    for (let i = 0; i < 10; i++) expect(await refusalReason(verify(token))).toMatch(/keys of cluster local unavailable/)
     expect(fetches()).toEqual({ discovery: 1, jwks: 0 })
     advance(JWKS_COOLDOWN_MS + SECOND_MS)
-    await refusal(verify(token))
+    await refusalReason(verify(token))
     expect(fetches()).toEqual({ discovery: 2, jwks: 0 })
   })
 
@@ -168,7 +158,7 @@ describe('JWKS from OIDC discovery', () => {
     const clusters = clustersWith({ issuer: `${issuer.issuer}/elsewhere` })
     const verify = verifier(newIsolate(), clusters)
     const token = await mint({ extraClaims: { iss: `${issuer.issuer}/elsewhere` } })
-    expect(await refusal(verify(token))).toMatch(/keys of cluster local unavailable \(DiscoveryError\)/)
+    expect(await refusalReason(verify(token))).toMatch(/keys of cluster local unavailable \(DiscoveryError\)/)
     expect(fetches().jwks).toBe(0)
   })
 

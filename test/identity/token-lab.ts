@@ -7,6 +7,8 @@ import { exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose'
 import { createMemoryStore } from '../../src/cache/memory-store.ts'
 import { createSealer } from '../../src/cache/seal.ts'
 import { createSecureCache, type SecureCache } from '../../src/cache/secure-cache.ts'
+import { expect } from 'vitest'
+import { AppError } from '../../src/errors.ts'
 import type { Logger } from '../../src/logger.ts'
 
 export const b64url = (data: string | Uint8Array) => Buffer.from(data).toString('base64url')
@@ -112,4 +114,15 @@ export function createRawLogger(): Logger & { lines: string[] } {
       lines.push(JSON.stringify({ level, msg: message, ...fields }))
     },
   }
+}
+
+/** The log reason of the 401 that `run` rejects with; fails the test on anything else. */
+export async function refusalReason(run: Promise<unknown>): Promise<string> {
+  const error = await run.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )
+  expect(error).toBeInstanceOf(AppError)
+  expect((error as AppError).status).toBe(401)
+  return (error as AppError).logReason ?? ''
 }
