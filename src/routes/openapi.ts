@@ -71,6 +71,7 @@ export const OPENAPI_DOCUMENT = {
     },
     '/healthz': { get: { security: [], summary: 'Liveness', responses: { 200: { description: 'Alive.' } } } },
     '/readyz': { get: { security: [], summary: 'Readiness: Vault reachable, cache state', responses: { 200: { description: 'Ready.' }, 503: { description: 'Not ready.' } } } },
+    '/openapi.json': { get: { security: [], summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } } } } },
     '/metrics': { get: { security: [], summary: 'Prometheus text format (Node and Deno)', responses: { 200: { description: 'Metrics.', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
   },
   components: {
