@@ -6,7 +6,7 @@
 import { CacheUnavailableError, type CacheStore } from './cache-store.ts'
 import type { Sealer } from './seal.ts'
 
-export type EntryKind = 'vault-token' | 'secret' | 'jwks' | 'oidc-discovery' | 'lock' | 'refresh'
+export type EntryKind = 'vault-token' | 'secret' | 'lease' | 'jwks' | 'oidc-discovery' | 'lock' | 'refresh'
 
 /** How long the store is skipped after a fault before one call tries it again. */
 export const CACHE_FAULT_COOLDOWN_MS = 3000

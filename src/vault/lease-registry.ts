@@ -63,10 +63,9 @@ export function servedLeaseOf(
   }
 }
 
-// Cache entries of kind `secret`, under parts no secret read can have (those start with an
-// identity scope, a JSON array).
-const INDEX_PARTS = ['lease-registry', 'index'] as const
-const recordParts = (leaseId: string) => ['lease-registry', 'lease', leaseId] as const
+// Cache entries of their own kind (`lease`): one index of lease ids, one record per lease.
+const INDEX_PARTS = ['index'] as const
+const recordParts = (leaseId: string) => ['record', leaseId] as const
 const INDEX_TTL_SECONDS = 24 * 60 * 60
 /** A bound on the index (one entry in the cache); the oldest leases drop out first. */
 const MAX_TRACKED_LEASES = 5000
@@ -79,8 +78,8 @@ export function createLeaseRegistry(deps: { cache: SecureCache; now: () => numbe
   const written = new Map<string, number>()
 
   const recordTtl = (record: LeaseRecord) => Math.max(1, (record.expiresAtMs - now()) / 1000 + RECORD_GRACE_SECONDS)
-  const readIndex = async () => (await cache.get<string[]>('secret', INDEX_PARTS)) ?? []
-  const writeIndex = (ids: string[]) => cache.set('secret', INDEX_PARTS, ids.slice(-MAX_TRACKED_LEASES), INDEX_TTL_SECONDS)
+  const readIndex = async () => (await cache.get<string[]>('lease', INDEX_PARTS)) ?? []
+  const writeIndex = (ids: string[]) => cache.set('lease', INDEX_PARTS, ids.slice(-MAX_TRACKED_LEASES), INDEX_TTL_SECONDS)
 
   async function noteServed(lease: ServedLease | undefined): Promise<void> {
     if (!lease || lease.expiresAtMs <= now()) return
@@ -90,14 +89,14 @@ export function createLeaseRegistry(deps: { cache: SecureCache; now: () => numbe
     written.set(lease.leaseId, now())
     if (written.size > MAX_TRACKED_LEASES) written.delete(written.keys().next().value!)
     // Keep the later expiry: the served entry may predate a renewal the job just made.
-    const existing = await cache.get<LeaseRecord>('secret', recordParts(lease.leaseId))
+    const existing = await cache.get<LeaseRecord>('lease', recordParts(lease.leaseId))
     const record: LeaseRecord = {
       ...lease,
       secretParts: [...lease.secretParts],
       expiresAtMs: Math.max(lease.expiresAtMs, existing?.expiresAtMs ?? 0),
       lastServedAtMs: now(),
     }
-    await cache.set('secret', recordParts(lease.leaseId), record, recordTtl(record))
+    await cache.set('lease', recordParts(lease.leaseId), record, recordTtl(record))
     // Read-modify-write of the index can lose a concurrent addition from another isolate; the
     // next throttled note re-adds it, so a served lease is missing for one interval at most.
     const index = await readIndex()
@@ -114,18 +113,18 @@ export function createLeaseRegistry(deps: { cache: SecureCache; now: () => numbe
     },
     async records() {
       const index = await readIndex()
-      const records = await Promise.all(index.map((id) => cache.get<LeaseRecord>('secret', recordParts(id))))
+      const records = await Promise.all(index.map((id) => cache.get<LeaseRecord>('lease', recordParts(id))))
       const present = records.filter((record): record is LeaseRecord => record !== undefined)
       if (present.length < index.length) await writeIndex(present.map((record) => record.leaseId))
       return present
     },
     async save(record) {
-      await cache.set('secret', recordParts(record.leaseId), record, recordTtl(record))
+      await cache.set('lease', recordParts(record.leaseId), record, recordTtl(record))
     },
     async forget(leaseIds) {
       if (leaseIds.length === 0) return
       const gone = new Set(leaseIds)
-      await Promise.all(leaseIds.map((id) => cache.delete('secret', recordParts(id))))
+      await Promise.all(leaseIds.map((id) => cache.delete('lease', recordParts(id))))
       for (const id of leaseIds) written.delete(id)
       const index = await readIndex()
       await writeIndex(index.filter((id) => !gone.has(id)))
