@@ -4,14 +4,11 @@ import type { Config } from './config.ts'
 import { AppError } from './errors.ts'
 import { identityScope, type Identity } from './identity/identity.ts'
 import type { SecureCache } from './cache/secure-cache.ts'
-import { createLeaseRegistry, servedLeaseOf, type LeaseRegistry } from './vault/lease-registry.ts'
-import { LEASE_MARGIN_SECONDS, leaseMarginSeconds } from './vault/lease-renewer.ts'
+import { servedLeaseOf, type LeaseRegistry } from './vault/lease-registry.ts'
+import { leaseMarginSeconds } from './vault/lease-renewer.ts'
 import { readSecret, type SecretRead } from './vault/read-secret.ts'
-import { createTokenSource, TOKEN_RENEW_MARGIN_SECONDS, type TokenSource } from './vault/token-source.ts'
+import type { TokenSource } from './vault/token-source.ts'
 import type { VaultClient } from './vault/vault-client.ts'
-
-// Stop using a Vault token or a leased secret this long before Vault ends it (src/vault/).
-export { LEASE_MARGIN_SECONDS, TOKEN_RENEW_MARGIN_SECONDS }
 
 export interface SecretRequest {
   identity: Identity
@@ -59,14 +56,12 @@ export function createSecretBroker(deps: {
   vault: VaultClient
   cache: SecureCache
   now: () => number
-  /** Pod tokens (src/vault/token-source.ts); default: one of its own over `cache`. */
-  tokens?: TokenSource
+  /** Pod tokens: cached, renewed, one fresh login after a 403 (src/vault/token-source.ts). */
+  tokens: TokenSource
   /** Where served leases are noted for the renewal job (src/vault/lease-registry.ts). */
-  leases?: LeaseRegistry
+  leases: LeaseRegistry
 }): SecretBroker {
-  const { cache, vault, now } = deps
-  const tokens = deps.tokens ?? createTokenSource({ vault, cache, now })
-  const leases = deps.leases ?? createLeaseRegistry({ cache, now, throttleMs: deps.config.vault.leaseRenewal.intervalSeconds * 500 })
+  const { cache, vault, now, tokens, leases } = deps
   const inFlight = new Map<string, Promise<SecretResult>>()
   // A fill is a login and a read; its lock lives that long, and waiters wait no longer.
   const fillWaitMs = Math.ceil((2 * deps.config.vault.timeoutMs + FILL_REDIS_ALLOWANCE_MS) / 1000) * 1000

@@ -13,8 +13,6 @@ import { buildSecretRequest, parseVersion, secretPathFromUrl, wantsRefresh } fro
 
 export const SECRETS_PREFIX = '/v1/secrets/'
 
-const splitKeys = (value: string | undefined) => (value === undefined ? undefined : value.split(',').filter((key) => key !== ''))
-
 /** What an issuing path takes: Vault's own parameters, e.g. `{"common_name": "…", "ttl": "1h"}`. */
 const issueBodySchema = z.record(z.string(), z.unknown())
 
@@ -60,8 +58,8 @@ function renderRead(c: Context<AppEnv>, read: SecretRead, format: Format) {
   if (typeof version === 'number') c.header('X-Vault-Secret-Version', String(version))
   if (c.req.query('metadata') === 'true') {
     if (format !== 'json' && format !== 'yaml') throw badRequest('metadata=true needs format=json or format=yaml.', 'bad_request')
-    const data = selectKeys(read.values, normalizeKeySelection(splitKeys(c.req.query('key'))))
+    const data = selectKeys(read.values, normalizeKeySelection(c.req.query('key')))
     return renderSecret({ data, metadata: read.metadata ?? null }, { format })
   }
-  return renderSecret(read.values, { format, key: splitKeys(c.req.query('key')), prefix: c.req.query('prefix'), metadata: read.metadata })
+  return renderSecret(read.values, { format, key: c.req.query('key'), prefix: c.req.query('prefix'), metadata: read.metadata })
 }
