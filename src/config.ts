@@ -17,7 +17,7 @@ const jwkSchema = z
   .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().optional() })
   .refine((jwk) => PRIVATE_JWK_MEMBERS.every((member) => !(member in jwk)), 'must be a public key (no private members)')
 
-const clusterSchema = z.object({
+const clusterSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'lower-case DNS label'),
   issuer: z.string().min(1),
   audiences: z.array(z.string().min(1)).min(1),
@@ -39,7 +39,7 @@ const clusterSchema = z.object({
   }
 })
 
-const leaseRenewalSchema = z.object({
+const leaseRenewalSchema = z.strictObject({
   /** How often the renewal job runs (the Node/Deno timer; keep it equal to the Workers cron). */
   intervalSeconds: z.number().int().positive().max(3600).default(60),
   /** A lease not served for this long is no longer renewed: Vault lets it expire. */
@@ -47,7 +47,7 @@ const leaseRenewalSchema = z.object({
 })
 
 const vaultSchema = z
-  .object({
+  .strictObject({
     address: z.url(),
     namespace: z.string().min(1).nullable().default(null),
     authMethod: z.enum(['jwt', 'kubernetes']).default('jwt'),
@@ -58,7 +58,7 @@ const vaultSchema = z
   })
   .transform((vault) => ({ ...vault, authMount: vault.authMount ?? vault.authMethod }))
 
-const ruleSchema = z.object({
+const ruleSchema = z.strictObject({
   cluster: z.string().default('*'),
   namespace: z.string().default('*'),
   serviceAccount: z.string().default('*'),
@@ -71,13 +71,15 @@ const ruleSchema = z.object({
   kvTtlSeconds: z.number().int().positive().optional(),
 })
 
-const cacheSchema = z.object({
+const cacheSchema = z.strictObject({
   kvTtlSeconds: z.number().int().positive().default(60),
   maxStaleSeconds: z.number().int().min(0).default(3600),
 })
 
+// Strict objects: a misspelt field (or a `token` the broker would never use) is an error, not
+// silently dropped.
 export const configSchema = z
-  .object({
+  .strictObject({
     clusters: z.array(clusterSchema).min(1),
     vault: vaultSchema,
     rules: z.array(ruleSchema).default([]),
@@ -124,6 +126,7 @@ function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const field = issue.path.length > 0 ? issue.path.join('.') : '(root)'
     // zod's own messages can quote the received value for some issue kinds; keep only its kind.
+    if (issue.code === 'unrecognized_keys') return `BROKER_CONFIG.${field}: unknown field ${issue.keys.join(', ')}`
     return `BROKER_CONFIG.${field}: ${issue.code === 'custom' ? issue.message : issue.code.replaceAll('_', ' ')}`
   })
 }
