@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** Sends a signal to a detached child's whole process group; a gone group is not an error. */
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -45,4 +46,25 @@ export function killOnExit(child: ChildProcess, cleanupSync?: () => void): () =>
   }
   process.once('exit', hook)
   return () => process.removeListener('exit', hook)
+}
+
+const FREEZE_WAIT_MS = 1000
+
+/**
+ * SIGSTOP to the process group, then waits until every thread of `pid` is stopped: kill()
+ * returns before a multi-threaded server's threads have all stopped, and in that window it can
+ * still answer a request (seen with OpenBao). Linux /proc; elsewhere it only signals.
+ */
+export function freezeGroup(pid: number): void {
+  signalGroup(pid, 'SIGSTOP')
+  const deadline = Date.now() + FREEZE_WAIT_MS
+  const stopped = () => {
+    try {
+      // The state is the field after the parenthesised command name: T (stopped) or t (traced).
+      return readdirSync(`/proc/${pid}/task`).every((tid) => /\) [Tt] /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')))
+    } catch {
+      return true // gone, or no /proc
+    }
+  }
+  while (!stopped() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
 }

@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { hasExited, killOnExit, killProcessGroup, signalGroup } from './child-process.ts'
+import { hasExited, killOnExit, killProcessGroup, signalGroup, freezeGroup } from './child-process.ts'
 import { getFreePort } from './free-port.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -240,7 +240,7 @@ export async function startOpenBao(options: StartOpenBaoOptions = {}): Promise<O
         await client.apiOk('PUT', 'sys/unseal', { key: await unsealKey() })
         await waitUntilHealthy(child, address, () => output)
       },
-      freeze: () => signalGroup(pid, 'SIGSTOP'),
+      freeze: () => freezeGroup(pid),
       thaw: () => signalGroup(pid, 'SIGCONT'),
       stop: async () => {
         await killProcessGroup(child)

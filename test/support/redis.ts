@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createConnection } from 'node:net'
-import { hasExited, killOnExit, killProcessGroup, signalGroup } from './child-process.ts'
+import { hasExited, killOnExit, killProcessGroup, signalGroup, freezeGroup } from './child-process.ts'
 import { getFreePort } from './free-port.ts'
 
 export interface RedisHandle {
@@ -97,7 +97,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       port,
       owned: true,
       pid,
-      pause: () => signalGroup(pid, 'SIGSTOP'),
+      pause: () => freezeGroup(pid),
       resume: () => signalGroup(pid, 'SIGCONT'),
       stop: async () => {
         await killProcessGroup(child)
