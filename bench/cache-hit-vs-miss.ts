@@ -38,6 +38,9 @@ const noStore: CacheStore = {
   get: async () => null,
   set: async () => true,
   delete: async () => {},
+  addToSet: async () => {},
+  setMembers: async () => [],
+  removeFromSet: async () => {},
   ping: async () => {},
 }
 

@@ -3,11 +3,11 @@
 import type { Config } from './config.ts'
 import { AppError } from './errors.ts'
 import { identityScope, type Identity } from './identity/identity.ts'
-import type { SecureCache } from './cache/secure-cache.ts'
-import { servedLeaseOf, type LeaseRegistry } from './vault/lease-registry.ts'
-import { leaseMarginSeconds } from './vault/lease-renewer.ts'
+import { NO_CLAIM, type SecureCache } from './cache/secure-cache.ts'
+import { servedLeaseOf, type LeaseRegistry, type LeaseToken } from './vault/lease-registry.ts'
+import { leasedEntryTimes } from './vault/lease-renewer.ts'
 import { readSecret, type SecretRead } from './vault/read-secret.ts'
-import type { TokenSource } from './vault/token-source.ts'
+import { leaseTokenOf, type TokenSource } from './vault/token-source.ts'
 import type { VaultClient } from './vault/vault-client.ts'
 
 export interface SecretRequest {
@@ -27,8 +27,13 @@ export interface CachedRead {
   read: SecretRead
   /** When the broker stops serving it as fresh (ms since epoch). */
   freshUntilMs: number
-  /** When Vault's lease ends, for leased secrets (ms since epoch). */
+  /**
+   * When a leased secret stops working (ms since epoch): its lease's end, or the end of the Vault
+   * token that holds the lease if that comes first (Vault revokes a token's leases with it).
+   */
   leaseExpiresAtMs: number | undefined
+  /** That Vault token, for leased secrets: only it keeps the lease alive (lease-renewer.ts). */
+  leaseToken?: LeaseToken
 }
 
 export interface SecretResult extends CachedRead {
@@ -68,15 +73,15 @@ export function createSecretBroker(deps: {
 
   async function readFromVault(request: SecretRequest): Promise<CachedRead> {
     // Cached pod token, renewed when due; a 403 on a cached one → one fresh login (token-source.ts).
-    const read = await tokens.withToken(request, (token) => readSecret(vault, { token: token.token, path: request.path, version: request.version }))
-    const issuedAtMs = now()
+    const { read, token, startedAtMs } = await tokens.withToken(request, async (token) => {
+      // Vault starts the lease while answering: time it from the request, not from the answer.
+      const startedAtMs = now()
+      return { read: await readSecret(vault, { token: token.token, path: request.path, version: request.version }), token, startedAtMs }
+    })
     const leased = read.secret.lease_duration > 0 && read.secret.lease_id !== ''
-    const freshSeconds = leased ? Math.max(1, read.secret.lease_duration - leaseMarginSeconds(read.secret.lease_duration)) : request.kvTtlSeconds
-    return {
-      read,
-      freshUntilMs: issuedAtMs + freshSeconds * 1000,
-      leaseExpiresAtMs: leased ? issuedAtMs + read.secret.lease_duration * 1000 : undefined,
-    }
+    if (!leased) return { read, freshUntilMs: startedAtMs + request.kvTtlSeconds * 1000, leaseExpiresAtMs: undefined }
+    const leaseToken = leaseTokenOf(token)
+    return { read, ...leasedEntryTimes(startedAtMs, read.secret.lease_duration, leaseToken.expiresAtMs), leaseToken }
   }
 
   const isFresh = (entry: CachedRead) => entry.freshUntilMs > now()
@@ -95,7 +100,7 @@ export function createSecretBroker(deps: {
   /** `Cache-Control: no-cache` goes to Vault at most once per REFRESH_INTERVAL_SECONDS per identity and entry, across processes. */
   async function claimRefresh(parts: string[]): Promise<void> {
     const claimed = await cache.claim('refresh', parts, { atMs: now() }, REFRESH_INTERVAL_SECONDS)
-    if (claimed !== 'held') return // 'unavailable': without a cache every request goes to Vault anyway
+    if (claimed.result !== 'held') return // 'unavailable': without a cache every request goes to Vault anyway
     const last = await cache.get<{ atMs: number }>('refresh', parts)
     const waitSeconds = last ? Math.ceil((last.atMs + REFRESH_INTERVAL_SECONDS * 1000 - now()) / 1000) : REFRESH_INTERVAL_SECONDS
     throw new AppError(429, 'rate_limited', `This secret was refreshed from Vault for this service account less than ${REFRESH_INTERVAL_SECONDS} s ago.`, {
@@ -112,8 +117,10 @@ export function createSecretBroker(deps: {
     let entry: CachedRead | undefined
     for (let slept = 0, pause = FILL_POLL_FIRST_MS; slept < fillWaitMs; slept += pause, pause = Math.min(pause * 1.5, FILL_POLL_MAX_MS)) {
       await new Promise((resolve) => setTimeout(resolve, pause))
-      const [latest, lock] = await Promise.all([cache.get<CachedRead>('secret', parts), cache.get('lock', parts)])
-      entry = latest
+      // The lock first, then the entry: a holder drops the entry (Vault said 403 or 404) before it
+      // releases the lock, so an entry read after the lock is gone is never one it dropped.
+      const lock = await cache.get('lock', parts)
+      entry = await cache.get<CachedRead>('secret', parts)
       if (entry && isFresh(entry)) return { fresh: true, entry }
       if (lock === undefined) break
     }
@@ -125,8 +132,8 @@ export function createSecretBroker(deps: {
     if (cached && !request.refresh && isFresh(cached)) return { ...cached, cache: 'hit' }
     if (request.refresh) await claimRefresh(parts)
     // Across processes, one fill per entry: a short lock in the cache (SET NX EX); the others wait for its entry.
-    const lock = request.refresh ? 'unavailable' : await cache.claim('lock', parts, { atMs: now() }, fillWaitMs / 1000)
-    if (lock === 'held') {
+    const lock = request.refresh ? NO_CLAIM : await cache.claim('lock', parts, { atMs: now() }, fillWaitMs / 1000)
+    if (lock.result === 'held') {
       const waited = await waitForFill(parts)
       if (waited.fresh) return { ...waited.entry!, cache: 'hit' }
       // The holder gave up or is stuck: it met a Vault failure we would meet too, so a usable
@@ -135,7 +142,7 @@ export function createSecretBroker(deps: {
       if (cached && isUsableStale(cached)) return { ...cached, cache: 'stale' }
     }
     try {
-      if (lock === 'acquired') {
+      if (lock.result === 'acquired') {
         // Another process may have filled it between our first look and the claim.
         const again = await cache.get<CachedRead>('secret', parts)
         if (again && isFresh(again)) return { ...again, cache: 'hit' }
@@ -148,7 +155,7 @@ export function createSecretBroker(deps: {
       else if (cached && isUsableStale(cached) && STALE_OK_STATUSES.has(error.status)) return { ...cached, cache: 'stale' }
       throw error
     } finally {
-      if (lock === 'acquired') await cache.delete('lock', parts)
+      await lock.release()
     }
   }
 

@@ -8,6 +8,16 @@ export interface CacheStore {
   /** Returns false when `onlyIfAbsent` was asked and the key exists (Redis `SET NX`). */
   set(key: string, value: string, options: { ttlSeconds: number; onlyIfAbsent?: boolean }): Promise<boolean>
   delete(key: string): Promise<void>
+  /**
+   * Redis `SADD` and `EXPIRE` in one transaction: the set at `key` holds `member` and lives
+   * `ttlSeconds` from now. Several processes may add to one set at once without losing a member,
+   * which a read-modify-write of one value cannot promise.
+   */
+  addToSet(key: string, member: string, options: { ttlSeconds: number }): Promise<void>
+  /** Redis `SMEMBERS`: empty when there is no set. */
+  setMembers(key: string): Promise<string[]>
+  /** Redis `SREM`. */
+  removeFromSet(key: string, members: readonly string[]): Promise<void>
   ping(): Promise<void>
 }
 

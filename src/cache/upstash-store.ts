@@ -40,6 +40,14 @@ export function createUpstashStore(options: { url: string; token: string; timeou
     async delete(key) {
       await guard('DEL', () => redis.del(key))
     },
+    async addToSet(key, member, { ttlSeconds }) {
+      assertValidTtl(ttlSeconds)
+      await guard('SADD', () => redis.multi().sadd(key, member).expire(key, ttlSeconds).exec())
+    },
+    setMembers: (key) => guard('SMEMBERS', () => redis.smembers<string[]>(key)),
+    async removeFromSet(key, members) {
+      if (members.length > 0) await guard('SREM', () => redis.srem(key, ...members))
+    },
     async ping() {
       await guard('PING', () => redis.ping())
     },

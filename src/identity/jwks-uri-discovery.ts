@@ -35,10 +35,16 @@ class DiscoveryError extends Error {
   }
 }
 
-function parseJwksUri(text: string): URL | undefined {
+/**
+ * The keys decide every identity of the cluster: an https issuer's document may not send them
+ * over plain http, where anyone on the path could swap them (OIDC Discovery §3 asks for https;
+ * http stays for http issuers, such as a local test cluster).
+ */
+function parseJwksUri(text: string, issuer: string): URL | undefined {
   try {
     const url = new URL(text)
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined
+    if (url.protocol === 'https:') return url
+    return url.protocol === 'http:' && !issuer.startsWith('https:') ? url : undefined
   } catch {
     return undefined
   }
@@ -62,7 +68,7 @@ export function createJwksUriDiscovery(options: JwksUriDiscoveryOptions): () => 
   async function loadStored(): Promise<void> {
     try {
       const stored = await options.cache.get<unknown>('jwks', cacheParts)
-      if (isStoredDiscovery(stored) && parseJwksUri(stored.jwksUri)) known = stored
+      if (isStoredDiscovery(stored) && parseJwksUri(stored.jwksUri, options.issuer)) known = stored
     } catch {
       // A cache fault only costs a fetch.
     }
@@ -87,9 +93,9 @@ export function createJwksUriDiscovery(options: JwksUriDiscoveryOptions): () => 
       options.onFailure?.('document names another issuer')
       throw new DiscoveryError('document names another issuer')
     }
-    if (typeof metadata.jwks_uri !== 'string' || !parseJwksUri(metadata.jwks_uri)) {
-      options.onFailure?.('document has no http(s) jwks_uri')
-      throw new DiscoveryError('document has no http(s) jwks_uri')
+    if (typeof metadata.jwks_uri !== 'string' || !parseJwksUri(metadata.jwks_uri, options.issuer)) {
+      options.onFailure?.('document has no usable jwks_uri (https for an https issuer)')
+      throw new DiscoveryError('document has no usable jwks_uri')
     }
     return { jwksUri: metadata.jwks_uri, fetchedAtMs: Date.now() }
   }

@@ -9,7 +9,13 @@ import { vaultAuthFor } from '../vault/login.ts'
 
 /** The Vault path after `prefix` in the raw URL, percent-decoded once. */
 export function secretPathFromUrl(url: string, prefix: string): string {
-  const rawPath = new URL(url).pathname.slice(prefix.length)
+  const { pathname } = new URL(url)
+  // The router matched the decoded path: `/v1/%73ecrets/…` reaches this route too, and cutting
+  // the raw path at prefix.length would then read another path than the one asked for.
+  if (!pathname.startsWith(prefix) && pathname !== prefix.slice(0, -1)) {
+    throw badRequest(`Spell the route ${prefix} without percent-escapes.`, 'invalid_path')
+  }
+  const rawPath = pathname.slice(prefix.length)
   let path: string
   try {
     path = decodeURIComponent(rawPath)

@@ -9,9 +9,22 @@
 //
 // It ignores results without a lease, writes at most once per lease per `throttleMs`, and never
 // fails the request (a cache fault only means the lease may not be renewed).
+//
+// The index of leases is a set in the cache (Redis SADD): processes and isolates noting leases at
+// the same moment each add theirs, where a read-modify-write of one list would keep only one.
 import type { SecureCache } from '../cache/secure-cache.ts'
 import { identityScope, type Identity } from '../identity/identity.ts'
 import type { SecretRead } from './read-secret.ts'
+
+/**
+ * The Vault token a lease was read with. Vault revokes a lease with its token, so renewing the
+ * lease keeps it only as long as that token lives, whichever token asks for the renewal.
+ */
+export interface LeaseToken {
+  accessor: string
+  /** When the token ends, as last known (ms since epoch); absent for a token without a TTL. */
+  expiresAtMs?: number
+}
 
 export interface ServedLease {
   /** Vault's lease_id, e.g. `database/creds/app/AbC…`. */
@@ -20,9 +33,13 @@ export interface ServedLease {
   identityScope: string
   authMount: string
   role: string
+  /** The Vault path read: the renewal job checks the identity may still read it. */
+  path: string
+  /** The token that holds the lease (undefined: not known, so its end bounds the lease). */
+  token: LeaseToken | undefined
   /** The parts of the `secret` cache entry that served it: a renewal extends that entry. */
   secretParts: readonly string[]
-  /** When Vault ends the lease, as the served entry says (ms since epoch). */
+  /** When the lease ends, as the served entry says (ms since epoch), its token's end included. */
   expiresAtMs: number
   /** Vault's lease_duration when issued: the increment asked for at each renewal. */
   leaseDurationSeconds: number
@@ -45,9 +62,9 @@ export interface LeaseRegistry {
 
 /** The lease of a served secret, or undefined for one without (KV, PKI without generate_lease). */
 export function servedLeaseOf(
-  request: { identity: Identity; authMount: string; role: string },
+  request: { identity: Identity; authMount: string; role: string; path: string },
   secretParts: readonly string[],
-  result: { read: SecretRead; leaseExpiresAtMs: number | undefined },
+  result: { read: SecretRead; leaseExpiresAtMs: number | undefined; leaseToken?: LeaseToken },
 ): ServedLease | undefined {
   const secret = result.read.secret
   if (!secret.lease_id || !(secret.lease_duration > 0) || result.leaseExpiresAtMs === undefined) return undefined
@@ -56,6 +73,8 @@ export function servedLeaseOf(
     identityScope: identityScope(request.identity),
     authMount: request.authMount,
     role: request.role,
+    path: request.path,
+    token: result.leaseToken,
     secretParts: [...secretParts],
     expiresAtMs: result.leaseExpiresAtMs,
     leaseDurationSeconds: secret.lease_duration,
@@ -63,23 +82,22 @@ export function servedLeaseOf(
   }
 }
 
-// Cache entries of their own kind (`lease`): one index of lease ids, one record per lease.
+// Cache entries of their own kind (`lease`): one index naming the records, one record per lease.
 const INDEX_PARTS = ['index'] as const
 const recordParts = (leaseId: string) => ['record', leaseId] as const
+/** Every note re-arms it, so it lapses only a day after the last lease was served. */
 const INDEX_TTL_SECONDS = 24 * 60 * 60
-/** A bound on the index (one entry in the cache); the oldest leases drop out first. */
-const MAX_TRACKED_LEASES = 5000
+/** A bound on this isolate's throttle map; the oldest notes drop out first. */
+const MAX_THROTTLED_LEASES = 5000
 /** Records outlive their lease by this much, so the job can still see and drop them. */
 const RECORD_GRACE_SECONDS = 60
 
 export function createLeaseRegistry(deps: { cache: SecureCache; now: () => number; throttleMs: number }): LeaseRegistry {
   const { cache, now } = deps
-  // leaseId → when this isolate last wrote its record; bounded like the index.
+  // leaseId → when this isolate last wrote its record.
   const written = new Map<string, number>()
 
   const recordTtl = (record: LeaseRecord) => Math.max(1, (record.expiresAtMs - now()) / 1000 + RECORD_GRACE_SECONDS)
-  const readIndex = async () => (await cache.get<string[]>('lease', INDEX_PARTS)) ?? []
-  const writeIndex = (ids: string[]) => cache.set('lease', INDEX_PARTS, ids.slice(-MAX_TRACKED_LEASES), INDEX_TTL_SECONDS)
 
   async function noteServed(lease: ServedLease | undefined): Promise<void> {
     if (!lease || lease.expiresAtMs <= now()) return
@@ -87,7 +105,7 @@ export function createLeaseRegistry(deps: { cache: SecureCache; now: () => numbe
     if (last !== undefined && now() - last < deps.throttleMs) return
     written.delete(lease.leaseId)
     written.set(lease.leaseId, now())
-    if (written.size > MAX_TRACKED_LEASES) written.delete(written.keys().next().value!)
+    if (written.size > MAX_THROTTLED_LEASES) written.delete(written.keys().next().value!)
     // Keep the later expiry: the served entry may predate a renewal the job just made.
     const existing = await cache.get<LeaseRecord>('lease', recordParts(lease.leaseId))
     const record: LeaseRecord = {
@@ -97,10 +115,7 @@ export function createLeaseRegistry(deps: { cache: SecureCache; now: () => numbe
       lastServedAtMs: now(),
     }
     await cache.set('lease', recordParts(lease.leaseId), record, recordTtl(record))
-    // Read-modify-write of the index can lose a concurrent addition from another isolate; the
-    // next throttled note re-adds it, so a served lease is missing for one interval at most.
-    const index = await readIndex()
-    if (!index.includes(lease.leaseId)) await writeIndex([...index, lease.leaseId])
+    await cache.addToIndex('lease', INDEX_PARTS, recordParts(lease.leaseId), INDEX_TTL_SECONDS)
   }
 
   return {
@@ -111,23 +126,15 @@ export function createLeaseRegistry(deps: { cache: SecureCache; now: () => numbe
         // Bookkeeping only: never fail the response that is being served.
       }
     },
-    async records() {
-      const index = await readIndex()
-      const records = await Promise.all(index.map((id) => cache.get<LeaseRecord>('lease', recordParts(id))))
-      const present = records.filter((record): record is LeaseRecord => record !== undefined)
-      if (present.length < index.length) await writeIndex(present.map((record) => record.leaseId))
-      return present
-    },
+    records: () => cache.indexed<LeaseRecord>('lease', INDEX_PARTS),
     async save(record) {
       await cache.set('lease', recordParts(record.leaseId), record, recordTtl(record))
     },
     async forget(leaseIds) {
       if (leaseIds.length === 0) return
-      const gone = new Set(leaseIds)
       await Promise.all(leaseIds.map((id) => cache.delete('lease', recordParts(id))))
       for (const id of leaseIds) written.delete(id)
-      const index = await readIndex()
-      await writeIndex(index.filter((id) => !gone.has(id)))
+      await cache.removeFromIndex('lease', INDEX_PARTS, leaseIds.map(recordParts))
     },
   }
 }

@@ -21,14 +21,18 @@ export function vaultAuthFor(config: Config, cluster: ClusterConfig): { method: 
   return { method, mount }
 }
 
-function toLogin(response: VaultAuthResponse | undefined, nowMs: number): VaultLogin {
-  if (!response?.auth?.client_token) throw new AppError(502, 'vault_error', 'Vault login returned no token.')
+/** `issuedAtMs`: when the request was sent. Vault starts the TTL while answering, so the time of the answer would put the token's end too late. */
+function toLogin(response: VaultAuthResponse | undefined, issuedAtMs: number): VaultLogin {
+  const auth = response?.auth
+  if (!auth?.client_token) throw new AppError(502, 'vault_error', 'Vault login returned no token.')
+  // A TTL that is not a number would spread NaN through every expiry computed from it.
+  if (!Number.isFinite(auth.lease_duration) || auth.lease_duration < 0) throw new AppError(502, 'vault_error', 'Vault login returned no valid TTL.')
   return {
-    token: response.auth.client_token,
-    accessor: response.auth.accessor,
-    ttlSeconds: response.auth.lease_duration,
-    renewable: response.auth.renewable,
-    issuedAtMs: nowMs,
+    token: auth.client_token,
+    accessor: auth.accessor,
+    ttlSeconds: auth.lease_duration,
+    renewable: auth.renewable === true,
+    issuedAtMs,
   }
 }
 
@@ -37,6 +41,7 @@ export async function loginWithServiceAccountToken(
   options: { mount: string; role: string; jwt: string; now: () => number },
 ): Promise<VaultLogin> {
   let response: VaultAuthResponse
+  const startedAtMs = options.now()
   try {
     response = await vault<VaultAuthResponse>('POST', `auth/${options.mount}/login`, { body: { role: options.role, jwt: options.jwt } })
   } catch (error) {
@@ -50,7 +55,7 @@ export async function loginWithServiceAccountToken(
     }
     throw error
   }
-  return toLogin(response, options.now())
+  return toLogin(response, startedAtMs)
 }
 
 /**
@@ -58,10 +63,11 @@ export async function loginWithServiceAccountToken(
  * for (the role's token_max_ttl); the answer's lease_duration is the new TTL from now.
  */
 export async function renewToken(vault: VaultClient, login: VaultLogin, options: { incrementSeconds: number; now: () => number }): Promise<VaultLogin> {
+  const startedAtMs = options.now()
   const response = await vault<VaultAuthResponse>('PUT', 'auth/token/renew-self', {
     token: login.token,
     body: { increment: `${options.incrementSeconds}s` },
   })
-  const renewed = toLogin(response, options.now())
+  const renewed = toLogin(response, startedAtMs)
   return { ...renewed, accessor: renewed.accessor || login.accessor }
 }

@@ -6,12 +6,15 @@
 import type { SecureCache } from '../cache/secure-cache.ts'
 import { AppError } from '../errors.ts'
 import { identityScope, type Identity } from '../identity/identity.ts'
+import type { LeaseToken } from './lease-registry.ts'
 import { loginWithServiceAccountToken, renewToken } from './login.ts'
 import type { VaultClient } from './vault-client.ts'
 import type { VaultLogin } from './vault-types.ts'
 
 /** Stop using a token this long before Vault ends it (capped at a quarter of short TTLs). */
 export const TOKEN_RENEW_MARGIN_SECONDS = 30
+/** A valid token that Vault denies a path is swapped for a fresh login at most this often. */
+export const DENIED_RELOGIN_INTERVAL_SECONDS = 60
 /** Tokens without an expiry (ttl 0) are still logged in again this often. */
 export const TOKEN_NO_TTL_CACHE_SECONDS = 300
 
@@ -47,6 +50,10 @@ export interface TokenSource {
 }
 
 export const tokenExpiresAtMs = (login: VaultLogin) => (login.ttlSeconds === 0 ? Infinity : login.issuedAtMs + login.ttlSeconds * 1000)
+
+/** What a lease read with `login` needs to know of it (JSON has no Infinity: no end, no field). */
+export const leaseTokenOf = (login: VaultLogin): LeaseToken =>
+  login.ttlSeconds === 0 ? { accessor: login.accessor } : { accessor: login.accessor, expiresAtMs: tokenExpiresAtMs(login) }
 
 const marginMs = (login: VaultLogin) => Math.min(TOKEN_RENEW_MARGIN_SECONDS, Math.ceil(login.ttlSeconds / 4)) * 1000
 
@@ -115,6 +122,16 @@ export function createTokenSource(deps: {
     })
   }
 
+  /** `auth/token/lookup-self` (default policy) answers 403 for a revoked token; any other failure counts as revoked too. */
+  async function stillValid(login: VaultLogin): Promise<boolean> {
+    try {
+      await vault('GET', 'auth/token/lookup-self', { token: login.token })
+      return true
+    } catch {
+      return false
+    }
+  }
+
   async function cached(parts: TokenParts): Promise<VaultLogin | undefined> {
     const login = await cache.get<VaultLogin>('vault-token', parts)
     return login && usableSeconds(login, now()) > 0 ? login : undefined
@@ -130,8 +147,12 @@ export function createTokenSource(deps: {
         return await use(token)
       } catch (error) {
         if (!isDenied(error)) throw error
-        // Revoked behind our back, or a path this token may not read: one fresh login settles
-        // which. Another request may have logged in already; then its token is the fresh one.
+        // Revoked behind our back, or a path this token may not read. A fresh login on every
+        // denial would mint one Vault token per request (each living its whole TTL) for any pod
+        // asking for a path its policy lacks. So a young token that Vault says still stands
+        // keeps the denial; an older one is swapped once (the role's policies may have changed).
+        if (now() - token.issuedAtMs < DENIED_RELOGIN_INTERVAL_SECONDS * 1000 && (await stillValid(token))) throw error
+        // Another request may have logged in already; then its token is the fresh one.
         const current = await cached(parts)
         if (current && current.token !== token.token) return use(current)
         if (current) await cache.delete('vault-token', parts)

@@ -47,6 +47,10 @@ function mapVaultStatus(status: number, retryAfter: string | null): AppError {
   }
 }
 
+const isTimeout = (error: unknown) => error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')
+const timedOut = (timeoutMs: number, cause: unknown) =>
+  new AppError(504, 'vault_timeout', 'Vault did not answer in time.', { cause, logReason: `no answer within ${timeoutMs} ms` })
+
 export function createVaultClient(options: VaultClientOptions): VaultClient {
   const base = options.address.replace(/\/+$/, '')
   return async <T>(method: string, path: string, request: VaultRequest = {}) => {
@@ -65,9 +69,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
         redirect: 'manual',
       })
     } catch (error) {
-      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new AppError(504, 'vault_timeout', 'Vault did not answer in time.', { cause: error, logReason: `no answer within ${options.timeoutMs} ms` })
-      }
+      if (isTimeout(error)) throw timedOut(options.timeoutMs, error)
       throw new AppError(503, 'vault_unavailable', 'Vault is unreachable.', {
         cause: error,
         logReason: 'connection to Vault failed',
@@ -82,6 +84,8 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     try {
       return (await response.json()) as T
     } catch (error) {
+      // The timeout covers the body too: headers in time and a body that stalls is no answer.
+      if (isTimeout(error)) throw timedOut(options.timeoutMs, error)
       throw new AppError(502, 'vault_error', 'Vault answered with something that is not JSON.', { cause: error })
     }
   }

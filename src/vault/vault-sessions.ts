@@ -4,7 +4,7 @@ import type { SecureCache } from '../cache/secure-cache.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { createLeaseRegistry, type LeaseRegistry } from './lease-registry.ts'
-import { renewServedLeases, startLeaseRenewal, type LeaseRenewerDeps, type RenewalReport } from './lease-renewer.ts'
+import { runLeaseRenewal, startLeaseRenewal, type LeaseRenewerDeps, type RenewalReport } from './lease-renewer.ts'
 import { createTokenSource, type TokenSource } from './token-source.ts'
 import type { VaultClient } from './vault-client.ts'
 
@@ -40,14 +40,12 @@ function renewerDeps(services: SessionDeps & VaultSessions): LeaseRenewerDeps {
   }
 }
 
-/** One run of the renewal job (the Workers `scheduled` handler). */
-export function renewLeasesNow(services: SessionDeps & VaultSessions): Promise<RenewalReport> {
-  return renewServedLeases(renewerDeps(services))
+/** One run of the renewal job (the Workers `scheduled` handler); never throws, logs what it did. */
+export function renewLeasesNow(services: SessionDeps & VaultSessions): Promise<RenewalReport | undefined> {
+  return runLeaseRenewal(renewerDeps(services))
 }
 
 /** The Node and Deno timer; returns its stop function. */
 export function startLeaseRenewalTimer(services: SessionDeps & VaultSessions): () => void {
-  return startLeaseRenewal(renewerDeps(services), (report) => {
-    if (report.renewed + report.idle + report.gone + report.failed > 0) services.log.log('info', 'lease renewal', { ...report })
-  })
+  return startLeaseRenewal(renewerDeps(services))
 }

@@ -122,7 +122,8 @@ function readingsOf(text: string): string[] {
 
 describe('what Redis holds after the run', () => {
   it('shows no secret, token, path, namespace or ServiceAccount name, in clear, base64 or hex', async () => {
-    const entries = await redis.entries()
+    const all = await redis.entries()
+    const entries = all.filter((entry) => entry.type === 'string')
     const sealer = await createSealer(ENCRYPTION_KEY)
     const plaintexts = await Promise.all(entries.map(async ({ key, value }) => (await sealer.open(key, value)) ?? ''))
 
@@ -155,14 +156,15 @@ describe('what Redis holds after the run', () => {
     for (const leak of planted) expect(forms.some(({ form }) => readingsOf(leak).some((text) => text.includes(form)))).toBe(true)
 
     const wire = redis.shim.commandLog().flat()
-    const haystacks = [...entries.flatMap(({ key, value }) => [key, value]), ...wire].flatMap(readingsOf)
+    const haystacks = [...all.flatMap(({ key, value }) => [key, value]), ...wire].flatMap(readingsOf)
     const found = forms.filter(({ form }) => haystacks.some((text) => text.includes(form)))
     expect(found.map(({ needle, form }) => `${needle} as ${form}`)).toEqual([])
 
-    // Keys are HMACs, values sealed, and every entry expires.
-    for (const { key, value, ttlSeconds } of entries) {
+    // Keys are HMACs, values sealed (sets hold only names of other entries), and every entry expires.
+    for (const { key, type, value, ttlSeconds } of all) {
       expect(key).toMatch(/^[0-9a-f]{64}$/)
-      expect(Buffer.from(value, 'base64').toString('base64')).toBe(value)
+      if (type === 'set') expect(value).toMatch(/^[0-9a-f]{64}(\n[0-9a-f]{64})*$/)
+      else expect(Buffer.from(value, 'base64').toString('base64')).toBe(value)
       expect(ttlSeconds).toBeGreaterThan(0)
     }
   })

@@ -110,6 +110,52 @@ describe('the memory store enforces the TTL rules of Redis', () => {
     await memory.delete('never-set')
   })
 
+  it('keeps sets as Redis does: SADD re-arms the TTL, SREM removes, the last member takes the set with it', async () => {
+    let nowMs = 0
+    const memory = createMemoryStore(() => nowMs)
+    const key = `set-${Date.now()}`
+    for (const store of [memory, upstash]) {
+      expect(await store.setMembers(key)).toEqual([])
+      await Promise.all(['a', 'b', 'c', 'b'].map((member) => store.addToSet(key, member, { ttlSeconds: 60 })))
+      expect((await store.setMembers(key)).sort()).toEqual(['a', 'b', 'c'])
+      await store.removeFromSet(key, ['a', 'not-a-member'])
+      expect((await store.setMembers(key)).sort()).toEqual(['b', 'c'])
+      await store.removeFromSet(key, ['b', 'c'])
+      expect(await store.setMembers(key)).toEqual([])
+      await expect(store.addToSet(key, 'a', { ttlSeconds: 0 })).rejects.toThrow(RangeError)
+    }
+    expect(await raw.exists(key)).toBe(0)
+    await upstash.addToSet(key, 'a', { ttlSeconds: 60 })
+    expect(await raw.ttl(key)).toBeGreaterThan(50)
+
+    await memory.addToSet(key, 'a', { ttlSeconds: 2 })
+    nowMs = 1500
+    await memory.addToSet(key, 'b', { ttlSeconds: 2 })
+    nowMs = 3000
+    expect((await memory.setMembers(key)).sort()).toEqual(['a', 'b'])
+    nowMs = 3500
+    expect(await memory.setMembers(key)).toEqual([])
+  })
+
+  it('makes room for a new entry by dropping expired ones before the oldest live one', async () => {
+    let nowMs = 0
+    const memory = createMemoryStore(() => nowMs)
+    await memory.set('long-lived', 'v', { ttlSeconds: 3600 })
+    for (let i = 1; i < 10_000; i++) await memory.set(`short-${i}`, 'v', { ttlSeconds: 1 })
+    nowMs = 1000
+    await memory.set('new', 'v', { ttlSeconds: 60 })
+    expect(await memory.get('long-lived')).toBe('v')
+    expect(await memory.get('new')).toBe('v')
+  })
+
+  it('drops no other entry when a full store overwrites a key it holds', async () => {
+    const memory = createMemoryStore()
+    for (let i = 0; i < 10_000; i++) await memory.set(`k${i}`, 'v', { ttlSeconds: 60 })
+    await memory.set('k9999', 'w', { ttlSeconds: 60 })
+    expect(await memory.get('k0')).toBe('v')
+    expect(await memory.get('k9999')).toBe('w')
+  })
+
   it('stays bounded when many identities pass through one process', async () => {
     const memory = createMemoryStore()
     for (let i = 0; i < 10_050; i++) await memory.set(`k${i}`, 'v', { ttlSeconds: 60 })

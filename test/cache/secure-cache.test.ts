@@ -21,6 +21,9 @@ function createFlakyStore() {
     get: (key) => guard(() => inner.get(key)),
     set: (key, value, options) => guard(() => inner.set(key, value, options)),
     delete: (key) => guard(() => inner.delete(key)),
+    addToSet: (key, member, options) => guard(() => inner.addToSet(key, member, options)),
+    setMembers: (key) => guard(() => inner.setMembers(key)),
+    removeFromSet: (key, members) => guard(() => inner.removeFromSet(key, members)),
     ping: () => guard(() => inner.ping()),
   }
   return { store, inner, fail: (reason: string | undefined) => (failing = reason), calls: () => calls }
@@ -43,12 +46,57 @@ describe('a secure cache', () => {
   it('claims an entry once until it expires or is deleted (the fill lock, the refresh limit)', async () => {
     let nowMs = 0
     const cache = createSecureCache(createMemoryStore(() => nowMs), sealer)
-    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('acquired')
-    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('held')
+    expect((await cache.claim('lock', ['x'], {}, 2)).result).toBe('acquired')
+    expect((await cache.claim('lock', ['x'], {}, 2)).result).toBe('held')
     nowMs = 2000
-    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('acquired')
-    await cache.delete('lock', ['x'])
-    expect(await cache.claim('lock', ['x'], {}, 2)).toBe('acquired')
+    const second = await cache.claim('lock', ['x'], {}, 2)
+    expect(second.result).toBe('acquired')
+    await second.release()
+    expect((await cache.claim('lock', ['x'], {}, 2)).result).toBe('acquired')
+  })
+
+  it("releases a claim only while it is still its own, never another process's claim of the same entry", async () => {
+    let nowMs = 0
+    const store = createMemoryStore(() => nowMs)
+    const one = createSecureCache(store, sealer)
+    const other = createSecureCache(store, sealer)
+    const slow = await one.claim('lock', ['x'], { atMs: 0 }, 2)
+    expect(slow.result).toBe('acquired')
+    // The holder outlives its claim; another process takes the entry over.
+    nowMs = 2000
+    expect((await other.claim('lock', ['x'], { atMs: 0 }, 2)).result).toBe('acquired')
+    await slow.release()
+    expect((await other.claim('lock', ['x'], { atMs: 0 }, 2)).result).toBe('held')
+  })
+
+  it('indexes entries by name so that concurrent additions all stay, and drops names whose entry is gone', async () => {
+    let nowMs = 0
+    const store = createMemoryStore(() => nowMs)
+    const cache = createSecureCache(store, sealer)
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        await cache.set('lease', ['record', String(i)], { i }, i < 5 ? 1 : 60)
+        await cache.addToIndex('lease', ['index'], ['record', String(i)], 60)
+      }),
+    )
+    expect((await cache.indexed<{ i: number }>('lease', ['index'])).map(({ i }) => i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    nowMs = 1000
+    await cache.removeFromIndex('lease', ['index'], [['record', '9']])
+    expect((await cache.indexed<{ i: number }>('lease', ['index'])).map(({ i }) => i).sort((a, b) => a - b)).toEqual([5, 6, 7, 8])
+    // The expired records' names went with the read: the index holds the four live ones.
+    expect(await store.setMembers(await sealer.keyFor(JSON.stringify(['lease', 'index'])))).toHaveLength(4)
+  })
+
+  it('reads an index as empty while the store is failing, and keeps its names for later', async () => {
+    const flaky = createFlakyStore()
+    const cache = createSecureCache(flaky.store, sealer, { now: () => 0 })
+    await cache.set('lease', ['record', 'a'], 'a', 60)
+    await cache.addToIndex('lease', ['index'], ['record', 'a'], 60)
+    flaky.fail('Redis SMEMBERS failed')
+    expect(await cache.indexed('lease', ['index'])).toEqual([])
+    flaky.fail(undefined)
+    expect(await cache.probe()).toEqual({ backend: 'redis', state: 'ok' })
+    expect(await cache.indexed('lease', ['index'])).toEqual(['a'])
   })
 
   it('turns a store fault into a miss, skips the store for a cool-down, then tries once and recovers', async () => {
@@ -64,7 +112,7 @@ describe('a secure cache', () => {
     expect(cache.state()).toEqual({ backend: 'redis', state: 'degraded', reason: 'Redis GET timed out', sinceMs: 1_000_000 })
     const callsAfterFault = flaky.calls()
     await cache.set('secret', ['k2'], 'v', 60)
-    expect(await cache.claim('lock', ['k'], {}, 5)).toBe('unavailable')
+    expect((await cache.claim('lock', ['k'], {}, 5)).result).toBe('unavailable')
     await cache.delete('secret', ['k'])
     expect(flaky.calls()).toBe(callsAfterFault) // nothing reached the store during the cool-down
 

@@ -87,7 +87,7 @@ describe('the fill lock shared through Redis', () => {
     // The lock a broker takes before filling this entry, taken here and never released.
     const cache = createSecureCache(createUpstashStore({ url: redis.shim.url, token: redis.shim.token }), await createSealer(ENCRYPTION_KEY))
     const parts = [identityScope(identity), 'jwt', `${NS}-app`, `secret/data/${NS}/orphaned`, '']
-    expect(await cache.claim('lock', parts, { atMs: Date.now() }, 60)).toBe('acquired')
+    expect((await cache.claim('lock', parts, { atMs: Date.now() }, 60)).result).toBe('acquired')
 
     const mark = await openbao.auditMark()
     const answer = await getSecret(brokers[0]!.url, `secret/data/${NS}/orphaned`, token)

@@ -68,6 +68,25 @@ describe('the Upstash store', () => {
     }
   })
 
+  it('reports a failed set command without the key or the member', async () => {
+    const store = createUpstashStore({ url: shim.url, token: shim.token })
+    shim.setDown(true)
+    try {
+      for (const run of [
+        () => store.addToSet(`${prefix}set-key-hunter2`, 'member-hunter2', { ttlSeconds: 60 }),
+        () => store.setMembers(`${prefix}set-key-hunter2`),
+        () => store.removeFromSet(`${prefix}set-key-hunter2`, ['member-hunter2']),
+      ]) {
+        const error = await run().catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(CacheUnavailableError)
+        expect((error as Error).message).toMatch(/^Redis (SADD|SMEMBERS|SREM) failed$/)
+        expect((error as Error).cause).toBeUndefined()
+      }
+    } finally {
+      shim.setDown(false)
+    }
+  })
+
   it('reports a refused connection as unavailable, at once (no retries)', async () => {
     const store = createUpstashStore({ url: 'http://127.0.0.1:9', token: 't' })
     const started = performance.now()

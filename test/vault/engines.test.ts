@@ -141,7 +141,7 @@ describe('database secrets engine (PostgreSQL)', () => {
     // The renewal job finds the lease gone at Vault and drops the cached entry.
     const { renewLeasesNow } = await import('../../src/vault/vault-sessions.ts')
     const report = await renewLeasesNow(broker.services)
-    expect(report.gone).toBeGreaterThanOrEqual(1)
+    expect(report?.gone).toBeGreaterThanOrEqual(1)
     const fresh = (await json(await broker.call(`/v1/secrets/${dbMount}/creds/app`, token))) as { username: string; password: string }
     expect(fresh.username).not.toBe(creds.username)
     expect(await database.loginAs(fresh.username, fresh.password)).toBe(fresh.username)

@@ -3,9 +3,10 @@
 // it, every response saying when it now expires; once nobody asks, it is left to expire and
 // Vault drops the PostgreSQL role.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLeaseRenewalTimer } from '../../src/vault/vault-sessions.ts'
-import { setUpDatabaseEngine, type DatabaseEngine } from './support/database-engine.ts'
-import { brokerConfig, eventually, podToken, sharedStack, startTestBroker, type TestBroker } from './support/vault-stack.ts'
+import { renewLeasesNow, startLeaseRenewalTimer } from '../../src/vault/vault-sessions.ts'
+import { writePolicy } from '../support/seed-openbao.ts'
+import { mountDatabaseEngine, setUpDatabaseEngine, type DatabaseEngine } from './support/database-engine.ts'
+import { brokerConfig, createJwtRole, eventually, podToken, sharedStack, startTestBroker, targetOf, unique, type TestBroker } from './support/vault-stack.ts'
 
 const LEASE_SECONDS = 6
 const IDLE_SECONDS = 3
@@ -66,5 +67,74 @@ describe('lease renewal on Node (timer)', () => {
     expect(Date.now() - idleSince).toBeGreaterThan(IDLE_SECONDS * 1000)
     await expect(engine.database.loginAs(creds!.username, creds!.password)).rejects.toThrow()
     expect(broker.log.lines.some((line) => line.includes('lease idle'))).toBe(true)
+  })
+})
+
+describe('a lease held by a Vault token that ends first', () => {
+  it('is served no longer than that token lives, then new credentials that work are read', async () => {
+    // Tokens of 4 s that cannot be renewed, credentials leased for 30 s: OpenBao revokes the
+    // lease (and PostgreSQL drops the role) when the token expires, not when the lease would.
+    const engine = await mountDatabaseEngine(openbao, { ttl: '30s', maxTtl: '2m' })
+    try {
+      const serviceAccount = unique('short-token')
+      await createJwtRole(targetOf(openbao), {
+        role: serviceAccount,
+        serviceAccount,
+        policy: `path "${engine.mount}/creds/app" { capabilities = ["read"] }\n`,
+        ttl: '4s',
+        extra: { token_max_ttl: '4s' },
+      })
+      const own = await startTestBroker(
+        brokerConfig({ openbaoAddr: openbao.address, rules: [{ cluster: 'local', namespace: 'vault-tests', serviceAccount, role: serviceAccount, paths: [`${engine.mount}/creds/*`] }] }),
+      )
+      const token = await podToken({ serviceAccount })
+      const sent = Date.now()
+      const first = await own.call(`/v1/secrets/${engine.mount}/creds/app`, token)
+      expect(first.status).toBe(200)
+      const creds = (await first.json()) as { username: string; password: string }
+      expect(first.headers.get('x-vault-lease-duration')).toBe('30')
+      const expires = Date.parse(first.headers.get('x-vault-lease-expires')!)
+      expect(expires).toBeLessThanOrEqual(sent + 4000 + 1000)
+
+      expect(await eventually(async () => (await engine.database.validUntil(creds.username)) === undefined, 10_000, 250)).toBe(true)
+      expect(Date.now()).toBeGreaterThanOrEqual(expires - 1000)
+      const next = await own.call(`/v1/secrets/${engine.mount}/creds/app`, token)
+      expect([next.status, next.headers.get('x-cache')]).toEqual([200, 'miss'])
+      const fresh = (await next.json()) as { username: string; password: string }
+      expect(fresh.username).not.toBe(creds.username)
+      expect(await engine.database.loginAs(fresh.username, fresh.password)).toBe(fresh.username)
+    } finally {
+      await engine.cleanUp()
+    }
+  })
+})
+
+describe('a lease whose identity loses access to its path', () => {
+  it('is not renewed, and its cached credentials are dropped so that the next request gets Vault\'s 403', async () => {
+    // Due at once: a 2-minute lease is within two 60 s runs of its end.
+    const engine = await mountDatabaseEngine(openbao, { ttl: '2m', maxTtl: '10m' })
+    try {
+      const serviceAccount = unique('revoked-policy')
+      const target = targetOf(openbao)
+      await createJwtRole(target, { role: serviceAccount, serviceAccount, policy: `path "${engine.mount}/creds/app" { capabilities = ["read"] }\n` })
+      const own = await startTestBroker(
+        brokerConfig({ openbaoAddr: openbao.address, rules: [{ cluster: 'local', namespace: 'vault-tests', serviceAccount, role: serviceAccount, paths: [`${engine.mount}/creds/*`] }] }),
+      )
+      const token = await podToken({ serviceAccount })
+      expect((await own.call(`/v1/secrets/${engine.mount}/creds/app`, token)).status).toBe(200)
+      expect((await own.call(`/v1/secrets/${engine.mount}/creds/app`, token)).headers.get('x-cache')).toBe('hit')
+
+      // The operator takes the path out of the role's policy; the pod's Vault token stays valid.
+      await writePolicy(target, serviceAccount, `path "${engine.mount}/creds/other" { capabilities = ["read"] }\n`)
+      const since = await openbao.auditMark()
+      expect(await renewLeasesNow(own.services)).toMatchObject({ gone: 1, renewed: 0 })
+      expect(await openbao.countRequests({ since, path: 'sys/leases/renew' })).toBe(0)
+
+      const denied = await own.call(`/v1/secrets/${engine.mount}/creds/app`, token)
+      expect(denied.status).toBe(403)
+      expect(await denied.json()).toMatchObject({ code: 'vault_denied' })
+    } finally {
+      await engine.cleanUp()
+    }
   })
 })

@@ -82,6 +82,21 @@ describe('token source', () => {
     expect(fake.count(/login/)).toBe(4)
   })
 
+  it('makes one fresh login for concurrent requests that all meet a 403 on the same cached token', async () => {
+    const { fake, tokens, read } = await setUp()
+    const revoked = await read()
+    const used = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        tokens.withToken(request, async (login) => {
+          if (login.token === revoked) denied()
+          return login.token
+        }),
+      ),
+    )
+    expect(new Set(used).size).toBe(1)
+    expect(fake.count(/login/)).toBe(2)
+  })
+
   it('does not retry a 403 on a token that was just issued', async () => {
     const { fake, tokens } = await setUp()
     let tries = 0

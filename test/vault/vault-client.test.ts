@@ -70,6 +70,19 @@ describe('Vault answers → SPEC §2', () => {
     expect(Date.now() - started).toBeLessThan(1000)
   })
 
+  it('answers 504 when Vault sends its headers in time but its body does not follow', async () => {
+    const { vault } = clientAnswering((_request, signal) => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"data": {"password": '))
+          signal.addEventListener('abort', () => controller.error(signal.reason))
+        },
+      })
+      return new Response(body, { status: 200, headers: { 'Content-Type': 'application/json' } })
+    }, 50)
+    expect(await failure(() => vault('GET', 'x'))).toMatchObject({ status: 504, code: 'vault_timeout' })
+  })
+
   it('answers 503 with Retry-After when the connection fails', async () => {
     const { vault } = clientAnswering(() => Promise.reject(new TypeError('fetch failed: connect ECONNREFUSED 10.0.0.1:8200')))
     const error = await failure(() => vault('GET', 'x'))

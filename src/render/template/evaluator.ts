@@ -14,6 +14,12 @@ import { GoNumber, SecretValue, isMap, isTrue, sortedKeys, typeName, type GoValu
 export const MAX_TEMPLATE_OUTPUT_CHARS = 1024 * 1024
 /** Evaluation steps (nodes and commands); bounds CPU for ranges that print nothing. */
 export const MAX_TEMPLATE_STEPS = 1_000_000
+/**
+ * Characters (and map or list entries) that function calls take and return, all calls together.
+ * A call is one step however long its strings are: nested ranges calling base64Encode on a
+ * 30 KB literal kept one request busy for a minute within MAX_TEMPLATE_STEPS.
+ */
+export const MAX_TEMPLATE_FUNCTION_WORK = 4 * 1024 * 1024
 
 const MISSING = Symbol('no final argument')
 type Final = GoValue | typeof MISSING
@@ -36,6 +42,7 @@ class Evaluator {
   private readonly output: string[] = []
   private outputChars = 0
   private steps = 0
+  private functionWork = 0
   /** `$` is the data, which consul-template passes as nil. */
   private readonly vars: Variable[] = [{ name: '$', value: undefined }]
   /** The command being evaluated, for error positions. */
@@ -268,7 +275,19 @@ class Evaluator {
       const want = fn.minArgs === fn.maxArgs ? `${fn.minArgs}` : `at least ${fn.minArgs}`
       throw new TemplateRuntimeError(`wrong number of args for ${name}: want ${want} got ${values.length}`)
     }
-    return fn.call(values)
+    const result = fn.call(values)
+    this.chargeWork([...values, result])
+    return result
+  }
+
+  private chargeWork(values: readonly GoValue[]): void {
+    for (const value of values) {
+      if (typeof value === 'string') this.functionWork += value.length
+      else if (Array.isArray(value) || isMap(value)) this.functionWork += Object.keys(value).length
+    }
+    if (this.functionWork > MAX_TEMPLATE_FUNCTION_WORK) {
+      throw new TemplateRuntimeError(`the template's function calls handle more than ${MAX_TEMPLATE_FUNCTION_WORK} characters`)
+    }
   }
 
   /** Go 1.18+: stop at the first false (and) or true (or) argument and return it. */

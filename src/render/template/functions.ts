@@ -96,9 +96,10 @@ function index(item: GoValue, keys: GoValue[]): GoValue {
     } else if (Array.isArray(current) || typeof current === 'string') {
       if (!(key instanceof GoNumber) || key.isFloat) fail(`cannot index slice/array with type ${typeName(key)}`)
       const position = (key as GoNumber).value
-      const items = Array.isArray(current) ? current : [...utf8.encode(current)].map((byte) => new GoNumber(byte, false))
+      // A string indexes its UTF-8 bytes; only the one byte asked for becomes a value.
+      const items = Array.isArray(current) ? current : utf8.encode(current)
       if (position < 0 || position >= items.length) fail(`index out of range: ${position}`)
-      current = items[position]
+      current = Array.isArray(items) ? items[position] : new GoNumber(items[position]!, false)
     } else {
       fail(`can't index item of type ${typeName(current)}`)
     }

@@ -8,7 +8,7 @@ import type { VaultSecretResponse } from './values.ts'
 
 export type { Template } from './ast.ts'
 export type { VaultSecretResponse } from './values.ts'
-export { MAX_TEMPLATE_OUTPUT_CHARS, MAX_TEMPLATE_STEPS } from './evaluator.ts'
+export { MAX_TEMPLATE_FUNCTION_WORK, MAX_TEMPLATE_OUTPUT_CHARS, MAX_TEMPLATE_STEPS } from './evaluator.ts'
 export { MAX_TEMPLATE_NESTING } from './parser.ts'
 
 /** Throws a 400 AppError (template_syntax or template_unsupported) naming the problem and its line and column. */

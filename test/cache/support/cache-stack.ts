@@ -32,8 +32,11 @@ export interface CacheRedis {
   /** Kills redis-server; `start()` brings a new, empty one up on the same port. */
   kill(): Promise<void>
   start(): Promise<void>
-  /** Every key with its value (strings only: the broker stores nothing else). */
-  entries(): Promise<{ key: string; value: string; ttlSeconds: number }[]>
+  /**
+   * Every key with its value and TTL. The broker stores strings (sealed values) and sets (the
+   * lease index: names of other entries), whose value here is its members, one per line.
+   */
+  entries(): Promise<{ key: string; type: 'string' | 'set'; value: string; ttlSeconds: number }[]>
   stop(): Promise<void>
 }
 
@@ -56,7 +59,11 @@ export async function startCacheRedis(): Promise<CacheRedis> {
     async entries() {
       const keys = await client.keys('*')
       return Promise.all(
-        keys.map(async (key) => ({ key, value: (await client.get(key)) ?? '', ttlSeconds: await client.ttl(key) })),
+        keys.map(async (key) => {
+          const type = (await client.type(key)) === 'set' ? 'set' : 'string'
+          const value = type === 'set' ? (await client.smembers(key)).join('\n') : ((await client.get(key)) ?? '')
+          return { key, type, value, ttlSeconds: await client.ttl(key) }
+        }),
       )
     },
     async stop() {

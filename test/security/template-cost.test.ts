@@ -1,0 +1,75 @@
+// POST /v1/render takes a template from the pod: any valid token may send one, so what a
+// template can cost the broker must be bounded, whatever the step counter sees.
+import { beforeAll, describe, expect, inject, it } from 'vitest'
+import { createBroker, type Broker } from '../../src/bootstrap.ts'
+import { createMemoryLogger } from '../../src/logger.ts'
+import { parseTemplate, renderTemplate } from '../../src/render/template/index.ts'
+import { AppError } from '../../src/errors.ts'
+import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
+import { mintToken } from '../support/mint.ts'
+
+const issuerUrl = inject('issuerUrl')
+const openbaoAddr = inject('openbaoAddr')
+let broker: Broker
+let token: string
+
+beforeAll(async () => {
+  broker = await createBroker({ BROKER_CONFIG: JSON.stringify(demoBrokerConfig({ issuerUrl, openbaoAddr })) }, { fetch: globalThis.fetch, log: createMemoryLogger() })
+  token = await mintToken(issuerUrl, { namespace: 'demo', serviceAccount: 'myapp', audiences: [BROKER_AUDIENCE] })
+})
+
+const render = (template: string) => broker.app.request('/v1/render', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'text/plain' }, body: template })
+
+async function timed(run: () => Response | Promise<Response>): Promise<{ response: Response; ms: number }> {
+  const started = performance.now()
+  const response = await run()
+  return { response, ms: performance.now() - started }
+}
+
+/** `depth` nested ranges over the two keys of the seeded secret: 2^depth iterations of `body`. */
+const nestedRanges = (depth: number, body: string): string =>
+  depth === 0 ? body : `{{ range $k, $v := $s.Data.data }}${nestedRanges(depth - 1, body)}{{ end }}`
+
+describe('what one template may cost', () => {
+  it('stops a template whose cheap-looking steps each encode a long string, in well under a second of work', async () => {
+    const long = 'A'.repeat(30_000)
+    const template = `{{ $s := secret "secret/data/myapp/config" }}{{ $b := "${long}" }}${nestedRanges(20, '{{ $x := base64Encode $b }}')}`
+    const { response, ms } = await timed(() => render(template))
+    expect(response.status).toBe(400)
+    expect(response.headers.get('content-type')).toBe('application/problem+json')
+    expect(await response.json()).toMatchObject({ code: 'template_execution' })
+    // Unbounded, this took 61 s of one core (the step limit alone allowed ~330 000 encodings).
+    expect(ms).toBeLessThan(5_000)
+  })
+
+  it('counts len, eq and index on long strings as well', () => {
+    const long = 'B'.repeat(30_000)
+    const secrets = new Map([['kv/two', { data: { data: { a: '1', b: '2' } } }]])
+    for (const body of ['{{ $x := len $b }}', '{{ $x := eq $b $c }}', '{{ $x := index $b 1 }}']) {
+      const template = parseTemplate(`{{ $s := secret "kv/two" }}{{ $b := "${long}" }}{{ $c := "${long}x" }}${nestedRanges(20, body)}`)
+      let error: unknown
+      try {
+        renderTemplate(template, secrets)
+      } catch (caught) {
+        error = caught
+      }
+      expect(error, body).toBeInstanceOf(AppError)
+      expect(error, body).toMatchObject({ status: 400, code: 'template_execution' })
+    }
+  })
+
+  it('still renders templates that encode their secrets many times over', async () => {
+    const template = `{{ $s := secret "secret/data/myapp/config" }}${nestedRanges(10, '{{ $x := toJSON $s.Data.data | base64Encode }}')}{{ $s.Data.data.username }}`
+    const response = await render(template)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('demo-user')
+  })
+
+  it('answers a secret path padded with tens of thousands of slashes at once (no quadratic trim)', async () => {
+    const { response, ms } = await timed(() => render(`{{ with secret "a${'/'.repeat(60_000)}a" }}{{ end }}`))
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ code: 'template_syntax' })
+    // The regex /^\/+|\/+$/g took 3.3 s here.
+    expect(ms).toBeLessThan(500)
+  })
+})
