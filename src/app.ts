@@ -45,7 +45,13 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   const services = 'broker' in deps ? deps : createServices(deps)
   const app = new Hono<AppEnv>()
 
-  app.use(requestId())
+  // Our own id for every request, never the client's X-Request-Id: it appears in problem bodies
+  // and log lines, where a spoofed one would mislead whoever correlates them.
+  app.use(requestId({ headerName: '' }))
+  app.use(async (c, next) => {
+    await next()
+    c.header('X-Request-Id', c.get('requestId'))
+  })
   app.use(async (c, next) => {
     c.set('services', services)
     await next()

@@ -123,3 +123,12 @@ describe('bad input gets problem+json, never a 500', () => {
     expect(await response.json()).toEqual({ status: 'ok' })
   })
 })
+
+describe('request ids', () => {
+  it('gives every response its own X-Request-Id, ignoring one the client sent', async () => {
+    const response = await get('/v1/secrets/secret/data/myapp/config', undefined, { 'X-Request-Id': 'spoofed-id' })
+    const id = response.headers.get('x-request-id')
+    expect(id).toMatch(/^[0-9a-f-]{36}$/)
+    expect(await response.json()).toMatchObject({ requestId: id })
+  })
+})

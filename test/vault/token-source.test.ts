@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.ts'
 import type { Identity } from '../../src/identity/identity.ts'
-import { createTokenSource, tokenPartsOf, usableSeconds } from '../../src/vault/token-source.ts'
+import { createTokenSource, tokenPartsOf, usableSeconds, DENIED_RELOGIN_INTERVAL_SECONDS } from '../../src/vault/token-source.ts'
 import { authAnswer, createClock, createFakeVault, createTestCache, denied } from './support/fake-vault.ts'
 
 const identity: Identity = { cluster: 'c', namespace: 'ns', serviceAccount: 'app', serviceAccountUid: 'uid-1', pod: 'p', podUid: 'pu' }
@@ -63,8 +63,9 @@ describe('token source', () => {
     expect(fake.count(/login/)).toBe(2)
   })
 
-  it('after a 403 on a cached token: exactly one fresh login and one more try, then the answer stands', async () => {
+  it('after a 403 on a revoked cached token: exactly one fresh login and one more try, then the answer stands', async () => {
     const { fake, tokens, read } = await setUp()
+    fake.on(/^auth\/token\/lookup-self$/, denied) // Vault's answer for a revoked token
     const first = await read()
     const seen: string[] = []
     const result = await tokens.withToken(request, async (login) => {
@@ -75,11 +76,20 @@ describe('token source', () => {
     expect(result).toBe('ok')
     expect(seen).toHaveLength(2)
     expect(fake.count(/login/)).toBe(2)
-    // A 403 on the fresh token is passed on, with no further login.
+  })
+
+  it('passes a 403 on a token that still stands on with no new login, until the token is older than the re-login interval', async () => {
+    const { clock, fake, tokens, read } = await setUp(3600)
+    fake.on(/^auth\/token\/lookup-self$/, () => ({ data: { ttl: 3000 } }))
+    await read()
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(tokens.withToken(request, async () => denied())).rejects.toMatchObject({ status: 403 })
+    }
+    expect(fake.count(/login/)).toBe(1)
+    // Past the interval a 403 may mean the role's policies changed: one fresh login finds out.
+    clock.advance((DENIED_RELOGIN_INTERVAL_SECONDS + 1) * 1000)
     await expect(tokens.withToken(request, async () => denied())).rejects.toMatchObject({ status: 403 })
-    expect(fake.count(/login/)).toBe(3)
-    await expect(tokens.withToken(request, async () => denied())).rejects.toMatchObject({ status: 403 })
-    expect(fake.count(/login/)).toBe(4)
+    expect(fake.count(/login/)).toBe(2)
   })
 
   it('makes one fresh login for concurrent requests that all meet a 403 on the same cached token', async () => {
