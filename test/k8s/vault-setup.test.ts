@@ -3,7 +3,7 @@
 // the broker started as k8s/broker/vault-edge.yaml starts it, and a pod reading through it.
 // The External Secrets Operator path (k8s/migration/eso/) runs here too: the token
 // refresher against a stand-in API server, then the webhook store's requests and JSONPath.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
@@ -11,13 +11,13 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { JSONPath } from 'jsonpath-plus'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hasExited, killOnExit, killProcessGroup } from '../support/child-process.ts'
 import { startClusterIssuer, type ClusterIssuer } from '../support/cluster-issuer.ts'
 import { getFreePort } from '../support/free-port.ts'
 import { findBaoBinary, startOpenBao, type OpenBao } from '../support/openbao.ts'
+import { spawnServer } from '../support/process-broker.ts'
 import { DEMO_SECRET, putKv2 } from '../support/seed-openbao.ts'
 import { K8S_DIR, REPO_ROOT, envOf, findDocument, loadDocuments, podSpecOf } from './k8s-manifests.ts'
-import { NODE, SCRIPTS, SHELLS, eventually, run, tempDir, type Shell } from './k8s-support.ts'
+import { NODE, SCRIPTS, SHELLS, run, tempDir, type Shell } from './k8s-support.ts'
 
 const SETUP = join(K8S_DIR, 'vault', 'setup-jwt-auth.sh')
 const documents = loadDocuments()
@@ -61,27 +61,17 @@ async function startBrokerAsDeployed(config: unknown) {
     CACHE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   }
   // workingDir /app is the repository root in the image (k8s/broker/Dockerfile).
-  const child = spawn(NODE, args, { cwd: REPO_ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-  const unregister = killOnExit(child)
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const url = `http://127.0.0.1:${port}`
-  const stop = async () => {
-    unregister()
-    await killProcessGroup(child)
-  }
-  stops.push(stop)
-  const readiness = container.readinessProbe.httpGet.path
-  await eventually(
-    async () => {
-      if (hasExited(child)) throw new Error(`the broker exited:\n${output}`)
-      return await fetch(`${url}${readiness}`).then((response) => (response.ok ? true : undefined), () => undefined)
-    },
-    30_000,
-    'the broker to be ready',
-  )
-  return { url, output: () => output, stop, container }
+  const broker = await spawnServer({
+    label: 'the broker as deployed',
+    file: NODE,
+    args,
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    url: `http://127.0.0.1:${port}`,
+    readyPath: container.readinessProbe.httpGet.path,
+  })
+  stops.push(broker.stop)
+  return { url: broker.url, output: broker.output, stop: broker.stop, container }
 }
 
 beforeAll(async () => {

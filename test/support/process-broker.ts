@@ -49,8 +49,12 @@ function singleQuoted(value: string): string {
 export async function startProcessBroker(runtime: BrokerRuntime, env: Record<string, string>): Promise<ProcessBroker> {
   const port = await getFreePort()
   const { file, args } = command(runtime, port, env)
-  let output = ''
-  const child = spawn(file, args, {
+  return spawnServer({
+    label: `${runtime} broker`,
+    file,
+    args,
+    url: `http://127.0.0.1:${port}`,
+    readyPath: '/healthz',
     env: {
       ...process.env,
       ...env,
@@ -62,26 +66,40 @@ export async function startProcessBroker(runtime: BrokerRuntime, env: Record<str
       WRANGLER_SEND_METRICS: 'false',
       CLOUDFLARE_CF_FETCH_ENABLED: 'false',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   })
+}
+
+/**
+ * Spawns a server in its own process group, collects its output, and resolves once
+ * `url + readyPath` answers 2xx; rejects with the output when it exits or times out first.
+ */
+export async function spawnServer(options: {
+  label: string
+  file: string
+  args: string[]
+  env: NodeJS.ProcessEnv
+  cwd?: string
+  url: string
+  readyPath: string
+}): Promise<ProcessBroker> {
+  let output = ''
+  const child = spawn(options.file, options.args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const unregister = killOnExit(child)
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const url = `http://127.0.0.1:${port}`
   const stop = async () => {
     unregister()
     await killProcessGroup(child)
   }
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline) {
-    if (hasExited(child)) throw new Error(`${runtime} broker exited (${child.exitCode}):\n${output}`)
-    const ready = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)
-    if (ready) return { url, output: () => output, child, stop }
+    if (hasExited(child)) throw new Error(`${options.label} exited (${child.exitCode}):\n${output}`)
+    const ready = await fetch(`${options.url}${options.readyPath}`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)
+    if (ready) return { url: options.url, output: () => output, child, stop }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   await stop()
-  throw new Error(`${runtime} broker did not answer /healthz within ${READY_TIMEOUT_MS} ms:\n${output}`)
+  throw new Error(`${options.label} did not answer ${options.readyPath} within ${READY_TIMEOUT_MS} ms:\n${output}`)
 }
 
 /** Runs an entry point that is expected to refuse to start; resolves with its exit code and output. */
