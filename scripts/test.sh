@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh --check
+# Installs OpenBao and python-dotenv into .venv when missing; names anything else missing.
+bash scripts/setup.sh
 
 echo "== typecheck"
 tsc --noEmit
