@@ -49,12 +49,9 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   // and log lines, where a spoofed one would mislead whoever correlates them.
   app.use(requestId({ headerName: '' }))
   app.use(async (c, next) => {
-    await next()
-    c.header('X-Request-Id', c.get('requestId'))
-  })
-  app.use(async (c, next) => {
     c.set('services', services)
     await next()
+    c.header('X-Request-Id', c.get('requestId'))
     // Secrets must not sit in shared or browser caches (SPEC §2).
     c.header('Cache-Control', 'no-store')
     // Route groups, not paths: a path label would grow without bound and name secrets.
