@@ -46,11 +46,17 @@ export async function readText(c: Context<AppEnv>): Promise<string> {
 export async function readJson<T>(c: Context<AppEnv>, schema: z.ZodType<T>): Promise<T> {
   const text = await readText(c)
   let raw: unknown
+  let protoKey = false
   try {
-    raw = JSON.parse(text)
+    // zod's records drop a `__proto__` member without a word; refuse it instead of losing it.
+    raw = JSON.parse(text, (key, value: unknown) => {
+      if (key === '__proto__') protoKey = true
+      return value
+    })
   } catch {
     throw badRequest('The request body is not valid JSON.', 'invalid_body')
   }
+  if (protoKey) throw badRequest('The request body has a member named __proto__, which is not allowed.', 'invalid_body')
   if (jsonDepth(text) > MAX_JSON_DEPTH) throw badRequest(`The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`, 'invalid_body')
   const parsed = schema.safeParse(raw)
   if (!parsed.success) {

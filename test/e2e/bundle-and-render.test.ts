@@ -50,6 +50,13 @@ describe('POST /v1/bundle', () => {
     expect(response.status).toBe(403)
   })
 
+  it('answers 400 to an output name __proto__ rather than dropping it', async () => {
+    const body = '{"secrets": [{"path": "secret/data/myapp/config", "keys": {"__proto__": "username", "USER": "username"}}]}'
+    const response = await post('/v1/bundle', body)
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ code: 'invalid_body' })
+  })
+
   it('answers 400 to a body that is not a bundle and 413 to one too large', async () => {
     expect((await post('/v1/bundle', '{"secrets": "x"}')).status).toBe(400)
     expect((await post('/v1/bundle', 'not json')).status).toBe(400)
