@@ -2,7 +2,7 @@
 // own utilities (as in an Alpine or curl image), with a token file standing in for the
 // projected volume and the real broker on a free port.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hasExited, killOnExit, killProcessGroup } from '../support/child-process.ts'
@@ -23,17 +23,26 @@ export function tempDir(prefix: string): { path: string; cleanup: () => void } {
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) }
 }
 
-let busyboxBin: string | undefined
-/** A directory with every busybox applet plus curl: the PATH of a busybox-based image. */
+/**
+ * A directory with every busybox applet plus curl: the PATH of a busybox-based image. Built once
+ * under the repository's .tmp/ (git-ignored) and reused: a temp dir removed on process exit was
+ * left behind whenever vitest ended its worker without an exit event.
+ */
 export function busyboxPath(): string {
-  if (busyboxBin) return busyboxBin
-  const dir = mkdtempSync(join(tmpdir(), 'vault-edge-busybox-'))
+  const dir = join(REPO_ROOT, '.tmp', 'busybox-bin')
+  if (existsSync(join(dir, 'curl'))) return dir
   const applets = spawnSync('busybox', ['--list'], { encoding: 'utf8' })
   if (applets.status !== 0) throw new Error('busybox is not installed (apt-get install busybox)')
-  for (const applet of applets.stdout.split('\n').filter(Boolean)) symlinkSync('/usr/bin/busybox', join(dir, applet))
-  symlinkSync(spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim(), join(dir, 'curl'))
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  busyboxBin = dir
+  mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true })
+  // Built aside and renamed into place, so test files running at once never see half of it.
+  const building = mkdtempSync(join(REPO_ROOT, '.tmp', 'busybox-bin-'))
+  for (const applet of applets.stdout.split('\n').filter(Boolean)) symlinkSync('/usr/bin/busybox', join(building, applet))
+  symlinkSync(spawnSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).stdout.trim(), join(building, 'curl'))
+  try {
+    renameSync(building, dir)
+  } catch {
+    rmSync(building, { recursive: true, force: true }) // another file built it first
+  }
   return dir
 }
 
