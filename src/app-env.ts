@@ -1,10 +1,14 @@
 // The Hono environment shared by the app and its routes.
+import type { Context } from 'hono'
+import type { AuditRecord } from './audit/audit-record.ts'
+import type { AuditSink } from './audit/audit-sink.ts'
 import type { Config } from './config.ts'
 import type { SecureCache } from './cache/secure-cache.ts'
 import type { Identity } from './identity/identity.ts'
 import type { ClusterKeys } from './identity/cluster-keys.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
+import type { AbuseLimits } from './rate-limit/abuse-limits.ts'
 import type { SecretBroker } from './secret-broker.ts'
 import type { LeaseRegistry } from './vault/lease-registry.ts'
 import type { TokenSource } from './vault/token-source.ts'
@@ -19,6 +23,12 @@ export interface AppDeps {
   log: Logger
   /** Prometheus counters; Node and Deno serve them at /metrics (per-isolate counts on Workers would mislead). */
   metrics?: Metrics
+  /** The client's address (CF-Connecting-IP on Workers, the socket's on Node and Deno), from the adapter. */
+  clientAddress?: (c: Context<AppEnv>) => string | undefined
+  /** Redis for the abuse limits (the cache's); in memory without it. */
+  upstash?: { url: string; token: string }
+  /** AUDIT_SINK_HEADER_VALUE: the audit sink's credential. */
+  auditSinkHeader?: string
 }
 
 /** What createApp builds once from AppDeps and hands to every route. */
@@ -30,6 +40,10 @@ export interface Services extends AppDeps {
   tokens: TokenSource
   /** Leases served recently, for the renewal job (src/vault/lease-registry.ts). */
   leases: LeaseRegistry
+  /** BROKER_CONFIG.audit.sink, when set (src/audit/audit-sink.ts). */
+  auditSink?: AuditSink
+  /** Failed authentications per address, reads per identity (src/rate-limit/). */
+  limits: AbuseLimits
 }
 
 export interface AppEnv {
@@ -39,5 +53,7 @@ export interface AppEnv {
     identity: Identity
     /** The caller's verified ServiceAccount token, for the Vault login made on its behalf. */
     serviceAccountToken: string
+    /** What the routes note for this request's audit line (src/audit/audit-record.ts). */
+    audit: AuditRecord
   }
 }

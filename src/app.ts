@@ -1,12 +1,15 @@
 // createApp(deps) → the whole HTTP API (SPEC §2). No globals: adapters build deps from their
 // runtime and tests inject fakes for time and fetch.
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { etag, RETAINED_304_HEADERS } from 'hono/etag'
 import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv, Services } from './app-env.ts'
+import { createAuditSink } from './audit/audit-sink.ts'
+import { auditTrail } from './audit/audit-trail.ts'
 import { AppError, toProblem } from './errors.ts'
 import { createClusterKeys } from './identity/cluster-keys.ts'
+import { createAbuseLimits, limitFailedAuthentications, limitReads } from './rate-limit/abuse-limits.ts'
 import { authenticate } from './routes/authenticate.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { renderRoutes } from './routes/render.ts'
@@ -30,6 +33,10 @@ export function createServices(deps: AppDeps): Services {
     leases,
     clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log }),
     broker: createSecretBroker({ config: deps.config, vault, cache: deps.cache, now: deps.now, tokens, leases }),
+    auditSink: deps.config.audit.sink
+      ? createAuditSink({ config: deps.config.audit.sink, headerValue: deps.auditSinkHeader, fetch: deps.fetch, log: deps.log, metrics: deps.metrics })
+      : undefined,
+    limits: createAbuseLimits({ config: deps.config.limits, upstash: deps.upstash, pseudonymFor: deps.cache.pseudonymFor, now: deps.now, log: deps.log, metrics: deps.metrics }),
   }
 }
 
@@ -39,6 +46,20 @@ function problemResponse(error: unknown, id: string): Response {
     status: problem.status,
     headers: { ...headers, 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
   })
+}
+
+/**
+ * A compressed request body would be read as if it were not (Hono and the routes never
+ * decompress), and decompressing one is a way to turn 64 KiB into gigabytes: refused (RFC 9110 §15.5.16).
+ */
+const refuseEncodedBodies: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const encoding = c.req.header('Content-Encoding')
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw new AppError(415, 'unsupported_encoding', 'Request bodies with a Content-Encoding are not accepted; send the body uncompressed.', {
+      headers: { 'Accept-Encoding': 'identity' },
+    })
+  }
+  await next()
 }
 
 export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
@@ -54,6 +75,8 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
     c.header('X-Request-Id', c.get('requestId'))
     // Secrets must not sit in shared or browser caches (SPEC §2).
     c.header('Cache-Control', 'no-store')
+    // No browser may guess another type than the one sent (a secret rendered as HTML, say).
+    c.header('X-Content-Type-Options', 'nosniff')
     // Route groups, not paths: a path label would grow without bound and name secrets.
     const group = c.req.path.startsWith('/v1/') ? c.req.path.split('/', 3).join('/') : c.req.path
     services.metrics?.count('vault_edge_http_requests_total', { route: KNOWN_GROUPS.has(group) ? group : 'other', status: String(c.res.status) })
@@ -64,6 +87,8 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   if (services.metrics) app.route('/', metricsRoutes)
   // Keyed ETags (a plain hash of a short secret could be brute-forced); a 304 keeps the
   // cache and lease headers so a polling client still learns when to refresh.
+  // Outermost of /v1: the audit line sees the final answer (a 304, a 429, an error) and the identity.
+  app.use('/v1/*', auditTrail(problemResponse), limitFailedAuthentications, refuseEncodedBodies)
   app.use(
     '/v1/*',
     etag({
@@ -71,6 +96,7 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
       retainedHeaders: [...RETAINED_304_HEADERS, 'x-cache', 'x-vault-lease-expires', 'x-vault-lease-duration'],
     }),
     authenticate,
+    limitReads,
   )
   app.route('/v1/secrets', secretRoutes)
   app.route('/v1/bundle', bundleRoutes)

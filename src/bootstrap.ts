@@ -1,7 +1,7 @@
 // From raw bindings (whatever the runtime calls its environment) to a ready app: config
 // validated, cache store chosen (SPEC §5), crypto keys derived. Shared by every adapter.
 import type { Hono } from 'hono'
-import type { AppEnv, Services } from './app-env.ts'
+import type { AppDeps, AppEnv, Services } from './app-env.ts'
 import { createApp, createServices } from './app.ts'
 import { createMemoryStore } from './cache/memory-store.ts'
 import { createSealer } from './cache/seal.ts'
@@ -17,6 +17,8 @@ export interface Runtime {
   now?: () => number
   /** Serve /metrics (Node and Deno). */
   metrics?: boolean
+  /** The client's address of a request (abuse limits, audit lines). */
+  clientAddress?: AppDeps['clientAddress']
 }
 
 export interface Broker {
@@ -31,6 +33,9 @@ export async function createBroker(env: RawBindings, runtime: Runtime): Promise<
   const store = bindings.upstash ? createUpstashStore(bindings.upstash) : createMemoryStore(now)
   const sealer = await createSealer(bindings.cacheEncryptionKey)
   const cache = createSecureCache(store, sealer, { log: (message) => runtime.log.log('warn', message), now })
-  const services = createServices({ config: bindings.config, fetch: runtime.fetch, cache, now, log: runtime.log, metrics: runtime.metrics ? createMetrics() : undefined })
+  const services = createServices({
+    config: bindings.config, fetch: runtime.fetch, cache, now, log: runtime.log, metrics: runtime.metrics ? createMetrics() : undefined,
+    clientAddress: runtime.clientAddress, upstash: bindings.upstash, auditSinkHeader: bindings.auditSinkHeader,
+  })
   return { app: createApp(services), services }
 }

@@ -1,7 +1,9 @@
 // BROKER_CONFIG (SPEC §7) validated with zod. This is the only file that reads raw bindings:
 // adapters hand it their runtime's environment as a plain string map.
 import { z } from 'zod'
+import { auditSchema } from './audit/audit-config.ts'
 import { AppError } from './errors.ts'
+import { limitsSchema } from './rate-limit/limits-config.ts'
 
 // Asymmetric JWS algorithms only: `none` and HMAC (HS*) cannot even be written in the config, since
 // with HMAC the cluster's *public* key would be the secret (SPEC §3; also refused in src/identity).
@@ -84,6 +86,8 @@ export const configSchema = z
     vault: vaultSchema,
     rules: z.array(ruleSchema).default([]),
     cache: cacheSchema.default({ kvTtlSeconds: 60, maxStaleSeconds: 3600 }),
+    audit: auditSchema.default({ required: false }),
+    limits: limitsSchema.default({ failedAuth: { perAddress: 100, windowSeconds: 60 } }),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>()
@@ -108,6 +112,8 @@ export interface Bindings {
   config: Config
   cacheEncryptionKey: string | undefined
   upstash: { url: string; token: string } | undefined
+  /** AUDIT_SINK_HEADER_VALUE: the value of BROKER_CONFIG.audit.sink.header. */
+  auditSinkHeader: string | undefined
 }
 
 export type RawBindings = Record<string, string | undefined>
@@ -169,7 +175,7 @@ export function loadBindings(env: RawBindings): Bindings {
     issues.push('CACHE_ENCRYPTION_KEY: required when a Redis cache (UPSTASH_REDIS_REST_URL) is configured')
   }
   if (issues.length > 0 || config === undefined) throw new ConfigError(issues)
-  return { config, cacheEncryptionKey, upstash: url && token ? { url, token } : undefined }
+  return { config, cacheEncryptionKey, upstash: url && token ? { url, token } : undefined, auditSinkHeader: env.AUDIT_SINK_HEADER_VALUE || undefined }
 }
 
 /** Thrown from request handling when start-up failed, so the wire says 503, not 500. */

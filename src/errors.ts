@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'too_large'
+  | 'unsupported_encoding'
+  | 'audit_unavailable'
   | 'rate_limited'
   | 'vault_error'
   | 'vault_unavailable'
@@ -82,6 +84,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
   413: 'Content Too Large',
+  415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

@@ -1,13 +1,15 @@
 // Prometheus text exposition (format 0.0.4) of a few counters. Hand-written because the
 // usual client (prom-client) is Node-only and this file must also run in Deno.
 export interface Metrics {
-  count(name: MetricName, labels?: Record<string, string>): void
+  count(name: MetricName, labels?: Record<string, string>, amount?: number): void
   render(): string
 }
 
 const HELP = {
   vault_edge_http_requests_total: 'HTTP responses by route group and status code.',
   vault_edge_secret_reads_total: 'Secret reads by cache outcome (hit, miss, stale).',
+  vault_edge_audit_sink_events_total: 'Audit events for the HTTP sink by outcome (sent; retried: sent again after a failed attempt; dropped: never delivered).',
+  vault_edge_rate_limited_total: 'Requests answered 429 by an abuse limit (failed_auth per client address, reads per identity).',
 } as const
 
 export type MetricName = keyof typeof HELP
@@ -17,12 +19,12 @@ const escapeLabel = (value: string) => value.replaceAll('\\', '\\\\').replaceAll
 export function createMetrics(): Metrics {
   const series = new Map<string, number>()
   return {
-    count(name, labels = {}) {
+    count(name, labels = {}, amount = 1) {
       const labelText = Object.entries(labels)
         .map(([label, value]) => `${label}="${escapeLabel(value)}"`)
         .join(',')
       const key = labelText ? `${name}{${labelText}}` : name
-      series.set(key, (series.get(key) ?? 0) + 1)
+      series.set(key, (series.get(key) ?? 0) + amount)
     },
     render() {
       const lines: string[] = []

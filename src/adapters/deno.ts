@@ -1,4 +1,5 @@
 // Deno entry (`npm run start:deno`): PORT (default 8787), HOST, BROKER_CONFIG or --config FILE.
+import { getConnInfo } from 'hono/deno'
 import { createBroker } from '../bootstrap.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
@@ -15,7 +16,8 @@ declare const Deno: {
 const log = createConsoleLogger()
 try {
   const env = withConfigFile(Deno.env.toObject(), Deno.args, (path) => Deno.readTextFileSync(path))
-  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
+  // Deno.serve hands app.fetch its ServeHandlerInfo as the env: remoteAddr is the socket's peer.
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address })
   // Renews the leases of dynamic secrets served recently (SPEC §5).
   startLeaseRenewalTimer(services)
   const port = Number(env.PORT ?? DEFAULT_PORT)

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { getRequestListener, RequestError } from '@hono/node-server'
+import { getConnInfo } from '@hono/node-server/conninfo'
 import { createBroker } from '../bootstrap.ts'
 import { AppError, toProblem } from '../errors.ts'
 import { createConsoleLogger } from '../logger.ts'
@@ -11,7 +12,7 @@ import { DEFAULT_PORT, describeStartupFailure, withConfigFile } from './process-
 const log = createConsoleLogger()
 try {
   const env = withConfigFile(process.env, process.argv.slice(2), (path) => readFileSync(path, 'utf8'))
-  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address })
   // Renews the leases of dynamic secrets served recently (SPEC §5); unref'd, it never holds the process.
   const stopRenewal = startLeaseRenewalTimer(services)
   const port = Number(process.env.PORT ?? DEFAULT_PORT)
@@ -37,9 +38,10 @@ try {
  */
 function problemFor(error: unknown): Response {
   const known = error instanceof RequestError ? new AppError(400, 'bad_request', 'The request could not be read.') : error
-  const { problem, headers } = toProblem(known, crypto.randomUUID())
+  const requestId = crypto.randomUUID()
+  const { problem, headers } = toProblem(known, requestId)
   return new Response(JSON.stringify(problem), {
     status: problem.status,
-    headers: { ...headers, 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' },
+    headers: { ...headers, 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', 'X-Request-Id': requestId, 'X-Content-Type-Options': 'nosniff' },
   })
 }

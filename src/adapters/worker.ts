@@ -22,7 +22,8 @@ function toRawBindings(env: WorkerEnv): RawBindings {
 
 function brokerFor(env: WorkerEnv): Promise<Broker> {
   if (cached?.env !== env) {
-    const broker = createBroker(toRawBindings(env), { fetch: (input, init) => fetch(input, init), log })
+    // Cloudflare sets CF-Connecting-IP itself; a client cannot choose it.
+    const broker = createBroker(toRawBindings(env), { fetch: (input, init) => fetch(input, init), log, clientAddress: (c) => c.req.header('CF-Connecting-IP') })
     broker.catch((error: unknown) => {
       if (error instanceof ConfigError) log.log('error', 'invalid configuration', { issues: error.issues })
       else log.log('error', 'start-up failed', { error: error instanceof Error ? error.name : typeof error })
@@ -38,8 +39,12 @@ export default {
     try {
       broker = await brokerFor(env)
     } catch {
-      const { problem, headers } = toProblem(misconfigured(), crypto.randomUUID())
-      return new Response(JSON.stringify(problem), { status: 503, headers: { ...headers, 'Content-Type': 'application/problem+json' } })
+      const requestId = crypto.randomUUID()
+      const { problem, headers } = toProblem(misconfigured(), requestId)
+      return new Response(JSON.stringify(problem), {
+        status: 503,
+        headers: { ...headers, 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', 'X-Request-Id': requestId, 'X-Content-Type-Options': 'nosniff' },
+      })
     }
     return broker.app.fetch(request, env, ctx as never)
   },

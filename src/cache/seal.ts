@@ -15,6 +15,11 @@ export interface Sealer {
   open(key: string, sealed: string): Promise<string | null>
   /** Keyed digest for ETags: a plain hash of a short secret could be brute-forced offline. */
   fingerprint(data: Uint8Array<ArrayBuffer>): Promise<ArrayBuffer>
+  /**
+   * Keyed, truncated digest (32 hex digits) that names something outside the cache without
+   * revealing it: lease ids in audit lines, client addresses and identities in rate-limit keys.
+   */
+  pseudonymFor(purpose: 'lease' | 'rate-limit', material: string): Promise<string>
 }
 
 function decodeKey(text: string): Uint8Array<ArrayBuffer> {
@@ -42,6 +47,7 @@ export async function createSealer(encryptionKey: string | undefined): Promise<S
   const nameKey = await derive('cache key names v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
   const etagKey = await derive('etags v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
   const valueKey = await derive('cache values v1', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'])
+  const pseudonymKey = await derive('pseudonyms v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
 
   return {
     async keyFor(material) {
@@ -56,6 +62,9 @@ export async function createSealer(encryptionKey: string | undefined): Promise<S
       return toBase64(sealed)
     },
     fingerprint: (data) => crypto.subtle.sign('HMAC', etagKey, data),
+    async pseudonymFor(purpose, material) {
+      return toHex(await crypto.subtle.sign('HMAC', pseudonymKey, encoder.encode(`${purpose}\n${material}`))).slice(0, 32)
+    },
     async open(key, sealed) {
       try {
         const bytes = fromBase64(sealed)

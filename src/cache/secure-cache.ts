@@ -51,6 +51,7 @@ export interface SecureCache {
   indexed<T>(kind: EntryKind, parts: readonly string[]): Promise<T[]>
   removeFromIndex(kind: EntryKind, parts: readonly string[], members: readonly (readonly string[])[]): Promise<void>
   fingerprint: Sealer['fingerprint']
+  pseudonymFor: Sealer['pseudonymFor']
   state(): CacheState
   /** Asks the store now, cool-down or not (for /readyz); an answer ends a degraded spell. */
   probe(): Promise<CacheState>
@@ -161,6 +162,7 @@ export function createSecureCache(store: CacheStore, sealer: Sealer, options: Se
       await tolerate(() => store.removeFromSet(key!, names), undefined)
     },
     fingerprint: (data) => sealer.fingerprint(data),
+    pseudonymFor: (purpose, material) => sealer.pseudonymFor(purpose, material),
     state,
     async probe() {
       try {

@@ -6,6 +6,8 @@ export interface Identity {
   serviceAccountUid: string | undefined
   pod: string | undefined
   podUid: string | undefined
+  /** The pod's node (`kubernetes.io.node.name`, Kubernetes 1.30+), for the audit trail only. */
+  node?: string
 }
 
 /** The stable part of an identity that cache entries are scoped to (pods of one SA share it). */

@@ -60,6 +60,8 @@ export function identityFromProjectedClaims(cluster: ClusterConfig, payload: Jso
     pod = claims.pod.name
     podUid = optionalUid(claims.pod.uid, 'pod')
   }
+  // Only recorded (audit trail), never decided on: a malformed one is left out, not refused.
+  const node = isObject(claims.node) && isObjectName(claims.node.name) ? claims.node.name : undefined
   return {
     cluster: cluster.name,
     namespace,
@@ -67,6 +69,7 @@ export function identityFromProjectedClaims(cluster: ClusterConfig, payload: Jso
     serviceAccountUid: optionalUid(account.uid, 'serviceaccount'),
     pod,
     podUid,
+    ...(node === undefined ? {} : { node }),
   }
 }
 

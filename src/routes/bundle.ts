@@ -3,6 +3,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
+import { noteRead } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
 import { negotiateFormat, renderSecret } from '../render/index.ts'
@@ -35,6 +36,7 @@ export const bundleRoutes = new Hono<AppEnv>().post('/', async (c) => {
   }))
   const { broker } = c.get('services')
   const results = await Promise.all(requests.map(({ request }) => broker.getSecret(request)))
+  results.forEach((result, index) => noteRead(c, requests[index]!.request.path, result))
 
   // Null prototype: a secret key named __proto__ must be stored, not swallowed.
   const merged: Record<string, unknown> = Object.create(null)

@@ -4,6 +4,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
+import { noteRead } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
 import { listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../render/template/index.ts'
@@ -26,6 +27,7 @@ export const renderRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const requests = paths.map((path) => buildSecretRequest(c, validateSecretPath(path), { method: 'GET', refresh: wantsRefresh(c) }).request)
   const { broker } = c.get('services')
   const results = await Promise.all(requests.map((request) => broker.getSecret(request)))
+  results.forEach((result, index) => noteRead(c, paths[index]!, result))
   const secrets = new Map<string, VaultSecretResponse>(paths.map((path, index) => [path, results[index]!.read.secret]))
 
   const leaseEnds = results.map((result) => result.leaseExpiresAtMs).filter((end): end is number => end !== undefined)

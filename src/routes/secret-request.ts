@@ -2,6 +2,7 @@
 // the rules give, and the query parameters of SPEC §2. Shared by the secret, bundle and render routes.
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env.ts'
+import { notePath, noteRole } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
 import { resolveAccess, validateSecretPath, type Access } from '../rules.ts'
 import type { SecretRequest } from '../secret-broker.ts'
@@ -40,7 +41,9 @@ export function buildSecretRequest(
   const { config } = c.get('services')
   const identity = c.get('identity')
   const requestedRole = c.req.query('role') ?? c.req.header('X-Vault-Role')
+  notePath(c, path)
   const access = resolveAccess(config.rules, identity, path, { method: options.method, requestedRole })
+  noteRole(c, access.role)
   const cluster = config.clusters.find((candidate) => candidate.name === identity.cluster)!
   return {
     access,

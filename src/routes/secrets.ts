@@ -4,6 +4,7 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
+import { noteRead } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
 import { negotiateFormat, renderSecret, type Format } from '../render/index.ts'
 import { normalizeKeySelection, selectKeys } from '../render/select-keys.ts'
@@ -22,6 +23,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const version = parseVersion(c.req.query('version'))
   const { request } = buildSecretRequest(c, path, { method: 'GET', version, refresh: wantsRefresh(c) })
   const result = await c.get('services').broker.getSecret(request)
+  noteRead(c, path, result)
   const rendered = renderRead(c, result.read, format)
   c.header('X-Cache', result.cache)
   c.get('services').metrics?.count('vault_edge_secret_reads_total', { cache: result.cache })
@@ -39,6 +41,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const body = await readJson(c, issueBodySchema)
   const { tokens, vault } = c.get('services')
   const read = await tokens.withToken(request, (token) => readSecret(vault, { token: token.token, path, method: 'POST', body }))
+  noteRead(c, path, { cache: 'miss', read })
   const rendered = renderRead(c, read, format)
   c.header('X-Cache', 'miss')
   if (read.secret.lease_id && read.secret.lease_duration > 0) {

@@ -1,0 +1,151 @@
+// The audit trail (docs/audit.md): exactly one `"type":"audit"` line on stdout for every request
+// to /v1/*, whatever its outcome, naming the pod the verified token was issued for. Vault's own
+// audit log cannot: the broker logs in once per ServiceAccount and role, so every later read of
+// any pod of that ServiceAccount shows the first pod's token, and cache hits never reach Vault.
+import type { Context, MiddlewareHandler } from 'hono'
+import type { AppEnv, Services } from '../app-env.ts'
+import { AppError } from '../errors.ts'
+import { negotiateFormat } from '../render/index.ts'
+import { SECRETS_PREFIX } from '../routes/secrets.ts'
+import { secretPathFromUrl } from '../routes/secret-request.ts'
+import { createAuditRecord, type AuditCache, type AuditRecord } from './audit-record.ts'
+
+export interface AuditEvent {
+  type: 'audit'
+  time: string
+  requestId: string
+  method: string
+  route: string
+  client?: string
+  cluster?: string
+  namespace?: string
+  serviceAccount?: string
+  pod?: string
+  podUid?: string
+  node?: string
+  path: string[]
+  role?: string
+  format?: string
+  cache: AuditCache
+  status: number
+  code?: string
+  reads?: { path: string; cache: AuditCache; vaultRequestId?: string; leaseId?: string }[]
+}
+
+const CACHE_STATES = new Set<AuditCache>(['hit', 'miss', 'stale'])
+
+/** The format the request asked for (the routes negotiate the same way); none when it named an unknown one. */
+function requestedFormat(c: Context<AppEnv>, route: string): string | undefined {
+  if (route === '/v1/render') return 'template'
+  try {
+    return negotiateFormat(c.req.query('format'), c.req.header('Accept'))
+  } catch {
+    return undefined
+  }
+}
+
+/** A refused request never reached the route: the path it asked for, from the URL, when it is a valid one. */
+function pathsOf(c: Context<AppEnv>, record: AuditRecord, route: string): string[] {
+  if (record.paths.length > 0 || route !== '/v1/secrets') return record.paths
+  try {
+    return [secretPathFromUrl(c.req.url, SECRETS_PREFIX)]
+  } catch {
+    return []
+  }
+}
+
+async function problemCode(response: Response): Promise<string | undefined> {
+  if (!(response.headers.get('Content-Type') ?? '').startsWith('application/problem+json')) return undefined
+  try {
+    const { code } = (await response.clone().json()) as { code?: unknown }
+    return typeof code === 'string' ? code : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditRecord, startedAtMs: number): Promise<AuditEvent> {
+  const route = c.req.path.split('/', 3).join('/')
+  const identity = c.get('identity')
+  const xCache = c.res.headers.get('X-Cache') as AuditCache | null
+  const reads = await Promise.all(
+    record.reads.map(async ({ leaseId, ...read }) => ({
+      ...read,
+      ...(leaseId ? { leaseId: await services.cache.pseudonymFor('lease', leaseId) } : {}),
+    })),
+  )
+  const code = c.res.status >= 400 ? await problemCode(c.res) : undefined
+  const client = services.clientAddress?.(c)
+  return {
+    type: 'audit',
+    time: new Date(startedAtMs).toISOString(),
+    requestId: c.get('requestId'),
+    method: c.req.method,
+    route,
+    ...(client ? { client } : {}),
+    ...(identity
+      ? {
+          cluster: identity.cluster,
+          namespace: identity.namespace,
+          serviceAccount: identity.serviceAccount,
+          ...(identity.pod ? { pod: identity.pod } : {}),
+          ...(identity.podUid ? { podUid: identity.podUid } : {}),
+          ...(identity.node ? { node: identity.node } : {}),
+        }
+      : {}),
+    path: pathsOf(c, record, route),
+    ...(record.role ? { role: record.role } : {}),
+    ...(requestedFormat(c, route) ? { format: requestedFormat(c, route) } : {}),
+    // What the response's X-Cache says (a 304 keeps it); `none` when no secret was served.
+    cache: xCache && CACHE_STATES.has(xCache) ? xCache : 'none',
+    status: c.res.status,
+    ...(code ? { code } : {}),
+    ...(reads.length > 0 ? { reads } : {}),
+  }
+}
+
+/** Workers end a request's work with its response unless told to wait; Node and Deno have no executionCtx. */
+function keepRunning(c: Context<AppEnv>, delivery: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(delivery)
+  } catch {
+    // Node and Deno: the delivery runs on by itself.
+  }
+}
+
+export const auditUnavailable = () =>
+  new AppError(503, 'audit_unavailable', 'The audit trail cannot record this request; try again later.', {
+    headers: { 'Retry-After': '5' },
+    logReason: 'audit.required and the audit sink did not accept the event',
+  })
+
+/**
+ * `problem` builds the app's problem+json response (app.ts), used when audit.required turns an
+ * answer that could not be recorded into a 503.
+ */
+export function auditTrail(problem: (error: AppError, requestId: string) => Response): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const services = c.get('services')
+    const startedAtMs = services.now()
+    const record = createAuditRecord()
+    c.set('audit', record)
+    await next()
+    let event = await buildEvent(c, services, record, startedAtMs)
+    const sink = services.auditSink
+    if (sink && services.config.audit.required) {
+      // Vault's audit-device rule: nothing is answered that the trail could not record.
+      if (!(await sink.send(event))) {
+        const error = auditUnavailable()
+        services.log.log('warn', 'request refused', { requestId: event.requestId, status: error.status, code: error.code, reason: error.logReason })
+        // Unset first: Hono copies the old response's headers (ETag, X-Cache, lease times) onto a new one.
+        c.res = undefined
+        c.res = problem(error, event.requestId)
+        event = { ...event, status: error.status, code: error.code, cache: 'none' }
+        keepRunning(c, sink.send(event))
+      }
+    } else if (sink) {
+      keepRunning(c, sink.send(event))
+    }
+    services.log.log('info', 'audit', event as unknown as Record<string, unknown>)
+  }
+}

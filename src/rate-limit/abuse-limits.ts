@@ -1,0 +1,72 @@
+// The broker's abuse limits as Hono middleware (docs/audit.md): failed authentications per client
+// address (on by default), and requests per identity (off by default). Both answer 429
+// problem+json with Retry-After.
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app-env.ts'
+import { AppError } from '../errors.ts'
+import { identityScope } from '../identity/identity.ts'
+import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
+import { createAbuseLimit, type AbuseLimit } from './abuse-limit.ts'
+import type { LimitsConfig } from './limits-config.ts'
+import { createMemoryWindowLimiter, createRedisWindowLimiter, type WindowOptions } from './window-limiter.ts'
+
+export interface AbuseLimits {
+  failedAuth?: AbuseLimit
+  reads?: AbuseLimit
+}
+
+export function createAbuseLimits(deps: {
+  config: LimitsConfig
+  /** Redis shared by every process (the cache's); in memory without it. */
+  upstash?: { url: string; token: string }
+  pseudonymFor: (purpose: 'rate-limit', material: string) => Promise<string>
+  now: () => number
+  log: Logger
+  metrics?: Metrics
+}): AbuseLimits {
+  const build = (window: WindowOptions, detail: string) =>
+    createAbuseLimit({
+      limiter: deps.upstash ? createRedisWindowLimiter(deps.upstash, window, deps.log) : createMemoryWindowLimiter(window, deps.now),
+      now: deps.now,
+      pseudonym: (id) => deps.pseudonymFor('rate-limit', `${window.name}\n${id}`),
+      refusal: (retryAfterSeconds) =>
+        new AppError(429, 'rate_limited', `${detail} Retry after ${retryAfterSeconds} s.`, {
+          headers: { 'Retry-After': String(retryAfterSeconds) },
+          logReason: `abuse limit ${window.name}`,
+        }),
+      onRefused: () => deps.metrics?.count('vault_edge_rate_limited_total', { limit: window.name }),
+    })
+  const { failedAuth, reads } = deps.config
+  return {
+    failedAuth: failedAuth
+      ? build({ name: 'failed_auth', limit: failedAuth.perAddress, windowSeconds: failedAuth.windowSeconds }, 'Too many failed authentications from this address.')
+      : undefined,
+    reads: reads ? build({ name: 'reads', limit: reads.perIdentity, windowSeconds: reads.windowSeconds }, 'Too many requests for this service account.') : undefined,
+  }
+}
+
+/**
+ * Before authentication: an address over its limit gets 429 whatever token it sends; every 401
+ * counts against it. Without a known client address (no adapter gave one) nothing is counted.
+ */
+export const limitFailedAuthentications = createMiddleware<AppEnv>(async (c, next) => {
+  const { limits, clientAddress } = c.get('services')
+  const address = limits.failedAuth ? clientAddress?.(c) : undefined
+  if (!limits.failedAuth || !address) return next()
+  limits.failedAuth.check(address)
+  await next()
+  // Hono has already turned a thrown invalidToken into the 401 response here.
+  if (c.res.status === 401) await limits.failedAuth.count(address, false)
+})
+
+/** After authentication: one hit per request for the caller's ServiceAccount (all its pods). */
+export const limitReads = createMiddleware<AppEnv>(async (c, next) => {
+  const { reads } = c.get('services').limits
+  if (reads) {
+    const id = identityScope(c.get('identity'))
+    reads.check(id)
+    await reads.count(id, true)
+  }
+  await next()
+})
