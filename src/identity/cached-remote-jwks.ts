@@ -42,7 +42,7 @@ export interface CachedRemoteJwksOptions {
   url: URL
   fetch: typeof fetch
   cache: SecureCache
-  onFailure?: (reason: string) => void
+  onFailure?: (reason: string, url: string) => void
 }
 
 const isStoredJwks = (value: unknown): value is StoredJwks => {

@@ -41,8 +41,8 @@ export function createClusterKeys(fetchImpl: FetchLike, cache: SecureCache, opti
   const lookupFor = (cluster: ClusterConfig): KeyLookup => {
     // One line per failed attempt (the cooldown bounds them), so an operator sees the outage
     // while cached keys hide it from pods.
-    const onFailure = (source: string) => (reason: string) =>
-      options.log?.log('warn', `${source} failed; keys cached in the last 24 h keep verifying`, { cluster: cluster.name, reason })
+    const onFailure = (source: string) => (reason: string, url: string) =>
+      options.log?.log('warn', `${source} failed; keys cached in the last 24 h keep verifying`, { cluster: cluster.name, url, reason })
     if (cluster.jwks) return createLocalJWKSet(cluster.jwks as unknown as JSONWebKeySet)
     const remote = (url: URL) => createCachedRemoteJwks({ url, fetch: fetchImpl, cache, onFailure: onFailure('JWKS fetch') })
     if (cluster.jwksUri) return remote(new URL(cluster.jwksUri))

@@ -19,7 +19,7 @@ export interface JwksUriDiscoveryOptions {
   issuer: string
   fetch: typeof fetch
   cache: SecureCache
-  onFailure?: (reason: string) => void
+  onFailure?: (reason: string, url: string) => void
 }
 
 const isStoredDiscovery = (value: unknown): value is StoredDiscovery =>
@@ -90,11 +90,11 @@ export function createJwksUriDiscovery(options: JwksUriDiscoveryOptions): () => 
     }
     // §4.3: the issuer in the document MUST be identical to the one it was fetched for.
     if (typeof metadata !== 'object' || metadata === null || metadata.issuer !== options.issuer) {
-      options.onFailure?.('document names another issuer')
+      options.onFailure?.('document names another issuer', documentUrl)
       throw new DiscoveryError('document names another issuer')
     }
     if (typeof metadata.jwks_uri !== 'string' || !parseJwksUri(metadata.jwks_uri, options.issuer)) {
-      options.onFailure?.('document has no usable jwks_uri (https for an https issuer)')
+      options.onFailure?.('document has no usable jwks_uri (https for an https issuer)', documentUrl)
       throw new DiscoveryError('document has no usable jwks_uri')
     }
     return { jwksUri: metadata.jwks_uri, fetchedAtMs: Date.now() }

@@ -23,21 +23,46 @@ describe('createCooldownFetch', () => {
     nowMs = 1000
     expect((await gated('https://issuer/keys')).status).toBe(503)
     expect(upstream.calls).toHaveLength(2)
-    expect(failures).toEqual(['answered 503', 'answered 503'])
+    expect(failures).toEqual(['answered HTTP 503', 'answered HTTP 503'])
   })
 
-  it('lets a cold caller with nothing cached join a cold start instead of failing', async () => {
+  it('lets callers with nothing cached join the one attempt in flight, each with a Response of its own', async () => {
     const pending: ((response: Response) => void)[] = []
     const upstream = countingFetch(() => new Promise<Response>((resolve) => pending.push(resolve)))
     const gated = createCooldownFetch({ fetch: upstream.fetchImpl, cooldownMs: 1000, hasFallback: () => false, clock: () => 0 })
-    const first = gated('https://issuer/keys')
-    const second = gated('https://issuer/keys')
+    const callers = Array.from({ length: 50 }, () => gated('https://issuer/keys'))
     await Promise.resolve()
-    for (const resolve of pending) resolve(new Response('{}', { status: 200 }))
-    await Promise.all([first, second])
-    expect(upstream.calls).toHaveLength(2)
+    expect(pending).toHaveLength(1)
+    pending[0]!(new Response('{"keys":[]}', { status: 200, headers: { 'Content-Type': 'application/json' } }))
+    const answers = await Promise.all(callers)
+    expect(upstream.calls).toHaveLength(1)
+    // Every body is readable: none is shared with another caller.
+    for (const answer of answers) expect(await answer.json()).toEqual({ keys: [] })
     // Once nothing is in flight, a cold caller waits for the cooldown like everyone else.
     await expect(gated('https://issuer/keys')).rejects.toBeInstanceOf(FetchSuppressedError)
+  })
+
+  it('does not make a caller with something cached wait for the attempt in flight', async () => {
+    const upstream = countingFetch(() => new Promise<Response>(() => {}))
+    let cached = false
+    const gated = createCooldownFetch({ fetch: upstream.fetchImpl, cooldownMs: 1000, hasFallback: () => cached, clock: () => 0 })
+    void gated('https://issuer/keys').catch(() => {})
+    cached = true
+    await expect(gated('https://issuer/keys')).rejects.toBeInstanceOf(FetchSuppressedError)
+    expect(upstream.calls).toHaveLength(1)
+  })
+
+  it('shares a failure with every joined caller and reports it once', async () => {
+    const failures: string[] = []
+    let fail: (error: Error) => void = () => {}
+    const upstream = countingFetch(() => new Promise<Response>((_, reject) => (fail = reject)))
+    const gated = createCooldownFetch({ fetch: upstream.fetchImpl, cooldownMs: 1000, hasFallback: () => false, onFailure: (reason) => failures.push(reason), clock: () => 0 })
+    const callers = Array.from({ length: 20 }, () => gated('https://issuer/keys'))
+    await Promise.resolve()
+    fail(new DOMException('The operation timed out.', 'TimeoutError'))
+    for (const caller of callers) await expect(caller).rejects.toThrow('timed out')
+    expect(upstream.calls).toHaveLength(1)
+    expect(failures).toEqual(['timed out'])
   })
 
   it('reports a network failure once and passes it on', async () => {
@@ -53,6 +78,6 @@ describe('createCooldownFetch', () => {
     })
     await expect(gated('https://issuer/keys')).rejects.toThrow('fetch failed')
     await expect(gated('https://issuer/keys')).rejects.toBeInstanceOf(FetchSuppressedError)
-    expect(failures).toEqual(['TypeError'])
+    expect(failures).toEqual(['network error (TypeError)'])
   })
 })

@@ -55,6 +55,8 @@ describe('real kube-apiserver tokens', () => {
         serviceAccountUid: '8cfa5f15-09ba-4f3d-8167-68aa619f4f7f',
         pod: 'jwt-test',
         podUid: 'e47f05ef-41c3-4f47-a7f4-5075fb3dd6d3',
+        // kubernetes.io.node (Kubernetes 1.30+): recorded in the audit trail.
+        node: 'kind-control-plane',
       })
     })
 
