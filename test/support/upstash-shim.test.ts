@@ -1,6 +1,7 @@
 // The Upstash shim must be indistinguishable from Upstash for @upstash/redis: these
 // round trips use the real client against the shim over a real Redis.
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
+import { Ratelimit } from '@upstash/ratelimit'
 import { Redis } from '@upstash/redis'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startPrivateRedis, type PrivateRedis } from './redis.ts'
@@ -58,6 +59,20 @@ describe('@upstash/redis through the shim', () => {
     const result = await redis.eval("return redis.call('SET', KEYS[1], ARGV[1], 'EX', 30)", [key('lua')], ['via-lua'])
     expect(result).toBe('OK')
     expect(await redis.eval("return redis.call('GET', KEYS[1])", [key('lua')], [])).toBe('via-lua')
+  })
+
+  it('runs @upstash/ratelimit: its scripts carry a shebang flag Redis 7 refuses, EVALSHA falls back to EVAL once', async () => {
+    const limiter = new Ratelimit({ redis: client(), limiter: Ratelimit.fixedWindow(2, '60 s'), prefix: key('rl'), ephemeralCache: false, timeout: 0, analytics: false })
+    const results = []
+    for (let i = 0; i < 4; i++) results.push((await limiter.limit('id')).success)
+    expect(results).toEqual([true, true, false, false])
+    // As Upstash answers: SCRIPT LOAD gives the SHA1 of the text sent, and EVALSHA then finds it.
+    const script = "#!lua flags=allow-key-locking\nreturn redis.call('INCR', KEYS[1])"
+    const sha = await redis.scriptLoad(script)
+    expect(sha).toBe(createHash('sha1').update(script).digest('hex'))
+    expect(await redis.evalsha(sha, [key('counter')], [])).toBe(1)
+    expect(await redis.scriptExists(sha)).toEqual([1])
+    await expect(redis.evalsha('0'.repeat(40), [key('counter')], [])).rejects.toThrow(/NOSCRIPT/)
   })
 
   it('scans and lists keys', async () => {

@@ -13,10 +13,14 @@
  * - `Upstash-Encoding: base64`: every string in the answer (bulk and status replies,
  *   strings inside arrays) is base64 of its bytes; integers stay JSON numbers, nil is null.
  *
+ * - Lua scripts (EVAL, EVALSHA, SCRIPT LOAD/EXISTS), with Upstash's extra shebang flags dropped
+ *   before open-source Redis sees them (see runScriptCommand).
+ *
  * Command names are upper-cased before ioredis sees them: ioredis reshapes the replies
  * of some lower-case commands (hgetall → object). Commands that would change or block
  * the shared connection (SELECT, SUBSCRIBE, BLPOP, MULTI…) are refused, as Upstash does.
  */
+import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { Redis } from 'ioredis'
@@ -57,6 +61,9 @@ const REFUSED_COMMANDS = new Set([
   'MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH',
   'BLPOP', 'BRPOP', 'BRPOPLPUSH', 'BLMOVE', 'BLMPOP', 'BZPOPMIN', 'BZPOPMAX', 'BZMPOP', 'WAIT', 'WAITAOF',
 ])
+
+/** Lua scripting, as @upstash/ratelimit uses it (EVALSHA, falling back to EVAL on NOSCRIPT). */
+const SCRIPT_COMMANDS = new Set(['EVAL', 'EVAL_RO', 'EVALSHA', 'EVALSHA_RO', 'SCRIPT'])
 
 /** The log keeps the first commands only, so long runs (benchmarks) do not grow memory. */
 const COMMAND_LOG_LIMIT = 10_000
@@ -114,9 +121,45 @@ export async function startUpstashShim(options: UpstashShimOptions): Promise<Ups
     if (log.length < COMMAND_LOG_LIMIT) log.push([name, ...args.map((a) => a.toString())])
   }
 
+  // Upstash accepts Lua shebang flags that open-source Redis 7 refuses (`ERR Unexpected flag in
+  // script shebang: allow-key-locking`, which @upstash/ratelimit sets). Scripts reach Redis without
+  // them; the client keeps using the SHA1 of the text it sent, mapped here to the stripped one.
+  const scriptShas = new Map<string, string>()
+  const stripUpstashFlags = (script: string): string =>
+    script.replace(/^#!lua flags=([^\n]*)/, (_line, flags: string) => {
+      const kept = flags.split(',').filter((flag) => flag.trim() !== '' && flag.trim() !== 'allow-key-locking')
+      return kept.length > 0 ? `#!lua flags=${kept.join(',')}` : '#!lua'
+    })
+  const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
+  const rememberScript = (script: string): string => {
+    const stripped = stripUpstashFlags(script)
+    scriptShas.set(sha1(script), sha1(stripped))
+    return stripped
+  }
+
+  async function runScriptCommand(name: string, args: (string | Buffer)[]): Promise<Reply> {
+    const [first, ...rest] = args.map((arg) => arg.toString())
+    if (name === 'EVAL' || name === 'EVAL_RO') return (await redis.callBuffer(name, rememberScript(first ?? ''), ...rest)) as Reply
+    if (name === 'EVALSHA' || name === 'EVALSHA_RO') {
+      // Unknown to the shim: NOSCRIPT, as Redis says it, so the client falls back to EVAL.
+      const stored = scriptShas.get((first ?? '').toLowerCase()) ?? first ?? ''
+      return (await redis.callBuffer(name, stored, ...rest)) as Reply
+    }
+    // SCRIPT LOAD answers the SHA1 of the script as the client sent it (what it will EVALSHA).
+    if (rest[0] === undefined) return (await redis.callBuffer(name, first ?? '')) as Reply
+    const sub = (first ?? '').toUpperCase()
+    if (sub === 'LOAD') {
+      await redis.callBuffer('SCRIPT', 'LOAD', rememberScript(rest[0]))
+      return sha1(rest[0])
+    }
+    if (sub === 'EXISTS') return (await redis.callBuffer('SCRIPT', 'EXISTS', ...rest.map((sha) => scriptShas.get(sha.toLowerCase()) ?? sha))) as Reply
+    return (await redis.callBuffer(name, first ?? '', ...rest)) as Reply
+  }
+
   async function runOne(command: unknown): Promise<Reply> {
     const [name, args] = toArgs(command)
     record(name, args)
+    if (SCRIPT_COMMANDS.has(name)) return runScriptCommand(name, args)
     return (await redis.callBuffer(name, ...args)) as Reply
   }
 
