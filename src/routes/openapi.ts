@@ -4,7 +4,7 @@ import { Hono } from 'hono'
 import type { AppEnv } from '../app-env.ts'
 
 const problem = { $ref: '#/components/responses/Problem' }
-const errors = Object.fromEntries(['400', '401', '403', '404', '413', '429', '502', '503', '504'].map((status) => [status, problem]))
+const errors = Object.fromEntries(['400', '401', '403', '404', '413', '415', '429', '502', '503', '504'].map((status) => [status, problem]))
 const format = {
   name: 'format',
   in: 'query',

@@ -41,7 +41,7 @@ describe('forged tokens against a cold cluster', () => {
       async function brokerFor(issuerUrl: string): Promise<{ send: (token: string) => Promise<Response>; stop: () => Promise<void> }> {
         if (runtime === 'node') {
           const { app } = await createBroker({ BROKER_CONFIG: config(issuerUrl) }, { fetch: globalThis.fetch, log: createMemoryLogger() })
-          return { send: (token) => app.request('/v1/secrets/secret/data/app', { headers: { Authorization: `Bearer ${token}` } }), stop: async () => {} }
+          return { send: async (token) => app.request('/v1/secrets/secret/data/app', { headers: { Authorization: `Bearer ${token}` } }), stop: async () => {} }
         }
         const worker = await startBrokerInWorkerd({ BROKER_CONFIG: config(issuerUrl) })
         return {

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto'
 import type { TestProject } from 'vitest/node'
 import { startClusterIssuer, type ClusterIssuer } from './cluster-issuer.ts'
+import { archiveCount, clearOutputArchive, findLeaks } from './output-archive.ts'
 import { findBaoBinary, startOpenBao, type OpenBao } from './openbao.ts'
 import { ensureRedis, isRedisServerInstalled, pingRedis, type RedisHandle } from './redis.ts'
 import { DEMO_AUDIENCE, seedDemo } from './seed-openbao.ts'
@@ -63,6 +64,7 @@ async function checkPrerequisites(): Promise<void> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await checkPrerequisites()
+  clearOutputArchive()
   const startedAt = Date.now()
   const stops: (() => Promise<void>)[] = []
   const teardown = async () => {
@@ -115,7 +117,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await teardown()
     throw err
   }
-  return teardown
+  return async () => {
+    await teardown()
+    // The suite-wide search (output-archive.ts): fails the run, naming file and line, never the value.
+    const leaks = findLeaks()
+    if (leaks.length > 0) {
+      // vitest reports an error thrown here but still exits 0: set the exit code ourselves.
+      process.stderr.write(`\nBroker output of this run holds tokens or secret values:\n  ${leaks.join('\n  ')}\n`)
+      process.exitCode = 1
+    }
+    if (process.env.VAULT_EDGE_STACK_VERBOSE) console.log(`no token or secret value in the output of ${archiveCount()} brokers`)
+  }
 }
 
 /** Registers a started server's stop() as soon as it is up, so a later failure still stops it. */

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { hasExited, killOnExit, killProcessGroup } from './child-process.ts'
 import { getFreePort } from './free-port.ts'
+import { archiveOutput } from './output-archive.ts'
 
 export type BrokerRuntime = 'node' | 'deno' | 'wrangler'
 
@@ -89,6 +90,7 @@ export async function spawnServer(options: {
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const stop = async () => {
     unregister()
+    archiveOutput(options.label, output)
     await killProcessGroup(child)
   }
   const deadline = Date.now() + READY_TIMEOUT_MS

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { build } from 'esbuild'
 import type { Readable } from 'node:stream'
 import { Miniflare } from 'miniflare'
+import { archiveOutput } from './output-archive.ts'
 
 // workerd refuses script paths outside the working directory (NOTES.md).
 const BUNDLE_DIR = join(process.cwd(), '.tmp', 'workerd')
@@ -65,6 +66,9 @@ export async function startBrokerInWorkerd(bindings: Record<string, string>): Pr
       const result = await worker.scheduled({ cron, scheduledTime: new Date() })
       if (result.outcome !== 'ok') throw new Error(`scheduled handler ended with ${result.outcome}`)
     },
-    stop: () => mf.dispose(),
+    stop: () => {
+      archiveOutput('workerd broker', output)
+      return mf.dispose()
+    },
   }
 }
