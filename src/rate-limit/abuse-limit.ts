@@ -9,7 +9,10 @@ const MAX_BLOCKED_IDS = 50_000
 export interface AbuseLimit {
   /** Throws a 429 when `id` is over its limit (known to this process). */
   check(id: string): void
-  /** Counts one hit; throws a 429 when this hit is over the limit and `refuseNow`. */
+  /**
+   * Counts one hit. The hit that uses up the window blocks the id from then on; one over the
+   * limit (another process used it up) throws a 429 when `refuseNow`.
+   */
   count(id: string, refuseNow: boolean): Promise<void>
 }
 
@@ -33,11 +36,12 @@ export function createAbuseLimit(options: {
       blockedUntil.delete(id)
     },
     async count(id, refuseNow) {
-      const { allowed, resetAtMs } = await options.limiter.hit(await options.pseudonym(id))
-      if (allowed) return
+      const { allowed, remaining, resetAtMs } = await options.limiter.hit(await options.pseudonym(id))
+      // (resetAtMs 0: Redis did not answer in time and the limiter let the hit through uncounted.)
+      if (allowed && (remaining > 0 || resetAtMs === 0)) return
       if (blockedUntil.size >= MAX_BLOCKED_IDS) blockedUntil.clear()
       blockedUntil.set(id, resetAtMs)
-      if (refuseNow) throw refuse(resetAtMs)
+      if (!allowed && refuseNow) throw refuse(resetAtMs)
     },
   }
 }

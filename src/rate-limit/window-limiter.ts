@@ -7,6 +7,8 @@ import type { Logger } from '../logger.ts'
 
 export interface WindowHit {
   allowed: boolean
+  /** Hits left in this window after this one. */
+  remaining: number
   /** When the window that counted this hit ends (ms since epoch). */
   resetAtMs: number
 }
@@ -40,14 +42,14 @@ export function createRedisWindowLimiter(upstash: { url: string; token: string }
   return {
     async hit(id) {
       try {
-        const { success, reset } = await ratelimit.limit(id)
+        const { success, remaining, reset } = await ratelimit.limit(id)
         failing = false
-        return { allowed: success, resetAtMs: reset }
+        return { allowed: success, remaining, resetAtMs: reset }
       } catch (error) {
         // Only the class: @upstash/redis quotes the command in its message (NOTES).
         if (!failing) log.log('warn', 'abuse limit not counted: Redis failed; requests pass until it answers', { limit: options.name, error: error instanceof Error ? error.name : typeof error })
         failing = true
-        return { allowed: true, resetAtMs: 0 }
+        return { allowed: true, remaining: 1, resetAtMs: 0 }
       }
     },
   }
@@ -72,7 +74,7 @@ export function createMemoryWindowLimiter(options: WindowOptions, now: () => num
         counts.set(id, entry)
       }
       entry.hits++
-      return { allowed: entry.hits <= options.limit, resetAtMs: (window + 1) * windowMs }
+      return { allowed: entry.hits <= options.limit, remaining: Math.max(0, options.limit - entry.hits), resetAtMs: (window + 1) * windowMs }
     },
   }
 }

@@ -81,6 +81,16 @@ describe('failed authentications per client address', () => {
     expect(metrics).toMatch(/^vault_edge_rate_limited_total\{limit="failed_auth"\} \d+$/m)
   })
 
+  it('counts by the socket address on Deno too', async () => {
+    const broker = await startProcessBroker('deno', {
+      BROKER_CONFIG: JSON.stringify(demoBrokerConfig({ issuerUrl, openbaoAddr, extra: { limits: { failedAuth: { perAddress: 5, windowSeconds: 60 } } } })),
+    })
+    brokers.push(broker)
+    const statuses = (await badTokenFlood([broker.url], 10, 1)).map((result) => result.status)
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(5).fill(429)])
+    expect(broker.output()).toContain('"client":"127.0.0.1"')
+  })
+
   it('holds across two broker processes sharing Redis', async () => {
     const shared = {
       BROKER_CONFIG: config(),
