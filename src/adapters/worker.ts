@@ -41,6 +41,11 @@ export default {
     } catch {
       const requestId = crypto.randomUUID()
       const { problem, headers } = toProblem(misconfigured(), requestId)
+      // Every /v1 request has its audit line (docs/audit.md), this one too: nothing else is known.
+      const { pathname } = new URL(request.url)
+      if (pathname.startsWith('/v1/')) {
+        log.log('info', 'audit', { type: 'audit', time: new Date().toISOString(), requestId, method: request.method, route: pathname.split('/', 3).join('/'), path: [], cache: 'none', status: 503, code: problem.code })
+      }
       return new Response(JSON.stringify(problem), {
         status: 503,
         headers: { ...headers, 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', 'X-Request-Id': requestId, 'X-Content-Type-Options': 'nosniff' },

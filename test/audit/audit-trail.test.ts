@@ -9,6 +9,7 @@ import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
 import { mintToken } from '../support/mint.ts'
 import { createOpenBaoClient } from '../support/openbao.ts'
 import { startProcessBroker, type ProcessBroker } from '../support/process-broker.ts'
+import { startBrokerInWorkerd } from '../support/workerd-broker.ts'
 import { DEMO_SECRET } from '../support/seed-openbao.ts'
 
 const issuerUrl = inject('issuerUrl')
@@ -20,6 +21,7 @@ interface AuditLine {
   type: string
   requestId: string
   route: string
+  client?: string
   pod?: string
   podUid?: string
   node?: string
@@ -224,5 +226,29 @@ describe('audit.required', () => {
 
     sink.setDown(false)
     expect((await read()).status).toBe(200)
+  })
+})
+
+describe('on Workers (workerd)', () => {
+  it('writes the audit line to the Worker log and delivers the event to the sink under waitUntil', async () => {
+    const sink = await startAuditSinkServer({ headerName: 'X-Sink-Key' })
+    const worker = await startBrokerInWorkerd({
+      BROKER_CONFIG: JSON.stringify(demoBrokerConfig({ issuerUrl, openbaoAddr: openbao.address, extra: { audit: { sink: { url: sink.url, header: 'X-Sink-Key' } } } })),
+      AUDIT_SINK_HEADER_VALUE: 'sink-key-for-workerd',
+    })
+    try {
+      const pod = `myapp-${randomUUID().slice(0, 8)}`
+      const response = await fetch(`${worker.url}/v1/secrets/${CONFIG_PATH}?format=env`, { headers: { Authorization: `Bearer ${await podToken(pod)}` } })
+      expect(response.status).toBe(200)
+      const requestId = response.headers.get('X-Request-Id')!
+      const delivered = await until(() => sink.events().find(({ event }) => event.requestId === requestId), 'the event at the sink')
+      expect(delivered).toMatchObject({ header: 'sink-key-for-workerd', event: { pod, status: 200, cache: 'miss', format: 'env' } })
+      // Miniflare gives every request CF-Connecting-IP, as Cloudflare does.
+      const line = await until(() => auditLines(worker.output()).find((candidate) => candidate.requestId === requestId), 'the audit line')
+      expect(line).toMatchObject({ pod, client: '127.0.0.1' })
+    } finally {
+      await worker.stop()
+      await sink.stop()
+    }
   })
 })

@@ -139,6 +139,10 @@ describe("the Worker's 503 misconfigured", () => {
       const body = (await response.json()) as { code: string; requestId: string }
       expect(body.code).toBe('misconfigured')
       expect(response.headers.get('X-Request-Id')).toBe(body.requestId)
+      // …and has its audit line, like every /v1 request.
+      const line = new RegExp(`"type":"audit".*"requestId":"${body.requestId}".*"status":503,"code":"misconfigured"`)
+      for (let waited = 0; !line.test(worker.output()) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(worker.output()).toMatch(line)
     } finally {
       await worker.stop()
     }
