@@ -85,10 +85,10 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   app.route('/', healthRoutes)
   app.route('/', openApiRoutes)
   if (services.metrics) app.route('/', metricsRoutes)
-  // Keyed ETags (a plain hash of a short secret could be brute-forced); a 304 keeps the
-  // cache and lease headers so a polling client still learns when to refresh.
   // Outermost of /v1: the audit line sees the final answer (a 304, a 429, an error) and the identity.
   app.use('/v1/*', auditTrail(problemResponse), limitFailedAuthentications, refuseEncodedBodies)
+  // Keyed ETags (a plain hash of a short secret could be brute-forced); a 304 keeps the
+  // cache and lease headers so a polling client still learns when to refresh.
   app.use(
     '/v1/*',
     etag({

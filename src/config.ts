@@ -1,7 +1,7 @@
 // BROKER_CONFIG (SPEC §7) validated with zod. This is the only file that reads raw bindings:
 // adapters hand it their runtime's environment as a plain string map.
 import { z } from 'zod'
-import { auditSchema } from './audit/audit-config.ts'
+import { AUDIT_SINK_HEADER_BINDING, auditSchema } from './audit/audit-config.ts'
 import { AppError } from './errors.ts'
 import { limitsSchema } from './rate-limit/limits-config.ts'
 
@@ -86,8 +86,9 @@ export const configSchema = z
     vault: vaultSchema,
     rules: z.array(ruleSchema).default([]),
     cache: cacheSchema.default({ kvTtlSeconds: 60, maxStaleSeconds: 3600 }),
-    audit: auditSchema.default({ required: false }),
-    limits: limitsSchema.default({ failedAuth: { perAddress: 100, windowSeconds: 60 } }),
+    // prefault: an absent section is parsed as {}, so its own defaults apply.
+    audit: auditSchema.prefault({}),
+    limits: limitsSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const names = new Set<string>()
@@ -175,7 +176,7 @@ export function loadBindings(env: RawBindings): Bindings {
     issues.push('CACHE_ENCRYPTION_KEY: required when a Redis cache (UPSTASH_REDIS_REST_URL) is configured')
   }
   if (issues.length > 0 || config === undefined) throw new ConfigError(issues)
-  return { config, cacheEncryptionKey, upstash: url && token ? { url, token } : undefined, auditSinkHeader: env.AUDIT_SINK_HEADER_VALUE || undefined }
+  return { config, cacheEncryptionKey, upstash: url && token ? { url, token } : undefined, auditSinkHeader: env[AUDIT_SINK_HEADER_BINDING] || undefined }
 }
 
 /** Thrown from request handling when start-up failed, so the wire says 503, not 500. */

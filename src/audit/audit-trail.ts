@@ -76,6 +76,7 @@ async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditR
   )
   const code = c.res.status >= 400 ? await problemCode(c.res) : undefined
   const client = services.clientAddress?.(c)
+  const format = requestedFormat(c, route)
   return {
     type: 'audit',
     time: new Date(startedAtMs).toISOString(),
@@ -95,7 +96,7 @@ async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditR
       : {}),
     path: pathsOf(c, record, route),
     ...(record.role ? { role: record.role } : {}),
-    ...(requestedFormat(c, route) ? { format: requestedFormat(c, route) } : {}),
+    ...(format ? { format } : {}),
     // What the response's X-Cache says (a 304 keeps it); `none` when no secret was served.
     cache: xCache && CACHE_STATES.has(xCache) ? xCache : 'none',
     status: c.res.status,
