@@ -8,7 +8,7 @@ const READY_TIMEOUT_MS = 2000
 export const healthRoutes = new Hono<AppEnv>()
   .get('/healthz', (c) => c.json({ status: 'ok' }))
   .get('/readyz', async (c) => {
-    const { config, fetch, cache } = c.get('services')
+    const { config, vaultFetch: fetch, cache } = c.get('services')
     // Vault and the cache are asked at once: a slow one must not add its wait to the other's.
     const probing = cache.probe()
     const vault = await fetch(`${config.vault.address.replace(/\/+$/, '')}/v1/sys/health`, {
