@@ -2,12 +2,13 @@
 // HTTPS with TLS_CERT_FILE and TLS_KEY_FILE; TLS to Vault with VAULT_CACERT, VAULT_CLIENT_CERT,
 // VAULT_CLIENT_KEY (docs/production.md).
 import { createBroker } from '../bootstrap.ts'
+import { ConfigError } from '../config.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
 import { createDenoTlsFetch } from './deno-tls-fetch.ts'
 import { describeStartupFailure, withConfigFile } from './process-bindings.ts'
 import { readServeSettings } from './serve-settings.ts'
-import { readCertificatePair, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
+import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
 
 interface DenoServer {
   shutdown(): Promise<void>
@@ -22,7 +23,33 @@ declare const Deno: {
     options: { port: number; hostname: string; reusePort?: boolean; cert?: string; key?: string; onListen?: (addr: { port: number }) => void },
     handler: (request: Request) => Response | Promise<Response>,
   ): DenoServer
+  createHttpClient(options: { cert: string; key: string }): { close(): void }
 }
+
+/** Throws when the key does not belong to the certificate (rustls checks it), before the old listener goes. */
+function checkCertificatePair(pair: CertificatePair): void {
+  try {
+    Deno.createHttpClient(pair).close()
+  } catch {
+    throw new ConfigError([UNUSABLE_PAIR])
+  }
+}
+
+/** Right after a shutdown the old listener may hold the port for a few event-loop turns. */
+async function serveWhenPortIsFree(serve: () => DenoServer): Promise<DenoServer> {
+  const deadline = Date.now() + REBIND_TIMEOUT_MS
+  for (;;) {
+    try {
+      return serve()
+    } catch (error) {
+      const inUse = (error as Error).name === 'AddrInUse' || (error as { code?: string }).code === 'EADDRINUSE'
+      if (!inUse || Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+}
+
+const REBIND_TIMEOUT_MS = 2000
 
 const log = createConsoleLogger()
 try {
@@ -33,27 +60,34 @@ try {
   startLeaseRenewalTimer(services)
   const readFile = (path: string) => Deno.readTextFileSync(path)
   const pair = tls && readCertificatePair(tls.certFile, tls.keyFile, readFile)
+  if (pair) checkCertificatePair(pair)
   const scheme = tls ? 'https' : 'http'
   let boundPort = port
   const serve = (certificate: CertificatePair | undefined, onListen: (addr: { port: number }) => void) =>
-    // reusePort (SO_REUSEPORT): a listener with a renewed certificate opens on the same port
-    // before the old one closes, so no connection is refused during the swap.
-    Deno.serve({ port: boundPort, hostname, reusePort: tls !== undefined, ...certificate, onListen }, app.fetch)
+    Deno.serve({ port: boundPort, hostname, ...certificate, onListen }, app.fetch)
   let server = serve(pair, (addr) => {
     boundPort = addr.port
     log.log('info', 'vault-edge listening', { runtime: 'deno', url: `${scheme}://${hostname}:${addr.port}` })
   })
   if (tls && pair) {
-    // Deno.serve takes its certificate once: a renewed one gets a new listener, and the old one
-    // finishes the requests it has and closes.
+    // Deno.serve takes its certificate once: a renewed one gets a new listener on the same port.
+    // The old listener stops accepting at once and finishes the requests it has; until the new one
+    // is bound (milliseconds), a new connection is refused. (SO_REUSEPORT would close that gap,
+    // but Deno.serve allows it with TLS only behind --unstable-net.)
     watchCertificateFiles(pair, {
       ...tls,
       readFile,
       log,
-      use: (next) => {
-        const previous = server
-        server = serve(next, () => {})
-        void previous.shutdown()
+      use: async (next) => {
+        checkCertificatePair(next)
+        void server.shutdown()
+        try {
+          server = await serveWhenPortIsFree(() => serve(next, () => {}))
+        } catch (error) {
+          // Nothing listens any more: better restarted by the orchestrator than silently deaf.
+          log.log('error', 'could not listen again with the renewed certificate; exiting', { error: (error as Error).name })
+          Deno.exit(1)
+        }
       },
     })
   }

@@ -2,17 +2,18 @@
 // HTTPS with TLS_CERT_FILE and TLS_KEY_FILE; TLS to Vault with VAULT_CACERT, VAULT_CLIENT_CERT,
 // VAULT_CLIENT_KEY, VAULT_TLS_SERVER_NAME (docs/production.md).
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
+import { createServer, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { getRequestListener, RequestError } from '@hono/node-server'
 import { createBroker } from '../bootstrap.ts'
+import { ConfigError } from '../config.ts'
 import { AppError, toProblem } from '../errors.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
 import { createNodeTlsFetch } from './node-tls-fetch.ts'
 import { describeStartupFailure, withConfigFile } from './process-bindings.ts'
 import { readServeSettings } from './serve-settings.ts'
-import { readCertificatePair, watchCertificateFiles } from './watch-certificate-files.ts'
+import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
 
 const log = createConsoleLogger()
 try {
@@ -24,9 +25,9 @@ try {
   const listener = getRequestListener(app.fetch, { errorHandler: problemFor })
   const readFile = (path: string) => readFileSync(path, 'utf8')
   const pair = tls && readCertificatePair(tls.certFile, tls.keyFile, readFile)
-  const server: Server = pair ? createHttpsServer(pair, listener) : createServer(listener)
+  const server: Server = pair ? createHttpsServerOrExplain(pair, listener) : createServer(listener)
   const stopWatching = tls && pair
-    ? watchCertificateFiles(pair, { ...tls, readFile, log, use: (next) => (server as ReturnType<typeof createHttpsServer>).setSecureContext(next), unref: (timer) => timer.unref() })
+    ? watchCertificateFiles(pair, { ...tls, readFile, log, use: (next) => (server as HttpsServer).setSecureContext(next), unref: (timer) => timer.unref() })
     : () => {}
   server.listen(port, hostname, () => {
     const address = server.address()
@@ -42,6 +43,14 @@ try {
 } catch (error) {
   console.error(describeStartupFailure(error))
   process.exit(1)
+}
+
+function createHttpsServerOrExplain(pair: CertificatePair, listener: RequestListener): HttpsServer {
+  try {
+    return createHttpsServer(pair, listener)
+  } catch {
+    throw new ConfigError([UNUSABLE_PAIR])
+  }
 }
 
 /**

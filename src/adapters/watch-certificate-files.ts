@@ -1,6 +1,7 @@
 // Serves renewed certificates without a restart: cert-manager (or anything else) replaces the
 // files, and the next poll hands the new pair to the server. Polling, not fs.watch: a Secret
 // volume swaps a symlink (`..data`), which inotify on the files themselves does not see.
+import { ConfigError } from '../config.ts'
 import type { Logger } from '../logger.ts'
 
 export interface CertificatePair {
@@ -13,23 +14,38 @@ export interface WatchCertificateOptions {
   keyFile: string
   reloadIntervalMs: number
   readFile(path: string): string
-  /** Starts serving `pair`; throws when the pair is unusable (the old one stays). */
-  use(pair: CertificatePair): void
+  /** Starts serving `pair`; throws (or rejects) when the pair is unusable (the old one stays). */
+  use(pair: CertificatePair): void | Promise<void>
   log: Logger
   /** Node: unref the timer so it never holds the process. */
   unref?(timer: ReturnType<typeof setInterval>): void
 }
 
+/** Throws ConfigError naming TLS_CERT_FILE / TLS_KEY_FILE and the path it cannot read. */
 export function readCertificatePair(certFile: string, keyFile: string, readFile: (path: string) => string): CertificatePair {
-  return { cert: readFile(certFile), key: readFile(keyFile) }
+  const issues: string[] = []
+  const read = (setting: string, path: string) => {
+    try {
+      return readFile(path)
+    } catch (error) {
+      issues.push(`${setting}: cannot read ${path} (${(error as { code?: string }).code ?? (error as Error).name})`)
+      return ''
+    }
+  }
+  const pair = { cert: read('TLS_CERT_FILE', certFile), key: read('TLS_KEY_FILE', keyFile) }
+  if (issues.length > 0) throw new ConfigError(issues)
+  return pair
 }
+
+export const UNUSABLE_PAIR = 'TLS_CERT_FILE and TLS_KEY_FILE: not a PEM certificate and the private key that belongs to it'
 
 /** Returns the function that stops watching. `current` is the pair being served now. */
 export function watchCertificateFiles(current: CertificatePair, options: WatchCertificateOptions): () => void {
   let served = current
   let refused: CertificatePair | undefined
+  let busy = false
   const same = (a: CertificatePair | undefined, b: CertificatePair) => a !== undefined && a.cert === b.cert && a.key === b.key
-  const timer = setInterval(() => {
+  const poll = async () => {
     let next: CertificatePair
     try {
       next = readCertificatePair(options.certFile, options.keyFile, options.readFile)
@@ -41,7 +57,7 @@ export function watchCertificateFiles(current: CertificatePair, options: WatchCe
     // key is refused here and used at the next poll, once both are new.
     if (same(served, next) || same(refused, next)) return
     try {
-      options.use(next)
+      await options.use(next)
       served = next
       refused = undefined
       options.log.log('info', 'TLS certificate reloaded', { certFile: options.certFile })
@@ -51,6 +67,12 @@ export function watchCertificateFiles(current: CertificatePair, options: WatchCe
         error: (error as { code?: string }).code ?? (error as Error).name,
       })
     }
+  }
+  const timer = setInterval(() => {
+    // A swap still in progress (Deno rebinding its listener) is not started twice.
+    if (busy) return
+    busy = true
+    void poll().finally(() => (busy = false))
   }, options.reloadIntervalMs)
   options.unref?.(timer)
   return () => clearInterval(timer)
