@@ -2,6 +2,7 @@
 // cache answering). sys/health needs no token (Vault HTTP API: /sys/health).
 import { Hono } from 'hono'
 import type { AppEnv } from '../app-env.ts'
+import { TlsFailureError } from '../transport/tls-failure.ts'
 
 const READY_TIMEOUT_MS = 2000
 
@@ -19,7 +20,8 @@ export const healthRoutes = new Hono<AppEnv>()
         // 200 active, 429 standby, 472/473 DR/perf standby: all can serve reads.
         return [200, 429, 472, 473].includes(response.status) ? 'ok' : `unavailable (HTTP ${response.status})`
       })
-      .catch(() => 'unreachable')
+      // A certificate problem is named (its kind only), so a probe's output points at the fix.
+      .catch((error) => (error instanceof TlsFailureError ? `TLS failed (${error.kind})` : 'unreachable'))
     // A degraded cache leaves readiness alone: requests go straight to Vault, and taking the
     // broker out of rotation would not bring Redis back.
     const { backend, state, reason, sinceMs } = await probing

@@ -87,6 +87,9 @@ describe.each(['node', 'deno'] as const)('the %s broker and an OpenBao that requ
     expect(response.headers.get('content-type')).toBe('application/problem+json')
     expect(body).toMatchObject({ code: 'vault_tls_error', detail: 'The TLS connection to Vault failed.' })
     expect(logLines(broker)).toContainEqual(expect.objectContaining({ code: 'vault_tls_error', reason: expect.stringContaining('requires a client certificate') }))
+    const ready = await fetch(`${broker.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(await ready.json()).toMatchObject({ vault: 'TLS failed (client_certificate_required)' })
   })
 
   it('answers 502 vault_tls_error when VAULT_CACERT is another CA, and logs the unknown CA', async () => {
