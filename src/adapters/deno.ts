@@ -20,7 +20,7 @@ declare const Deno: {
   readTextFileSync(path: string): string
   exit(code: number): never
   serve(
-    options: { port: number; hostname: string; reusePort?: boolean; cert?: string; key?: string; onListen?: (addr: { port: number }) => void },
+    options: { port: number; hostname: string; cert?: string; key?: string; onListen?: (addr: { port: number }) => void },
     handler: (request: Request) => Response | Promise<Response>,
   ): DenoServer
   createHttpClient(options: { cert: string; key: string }): { close(): void }
