@@ -18,6 +18,10 @@ import type { VaultClient } from './vault/vault-client.ts'
 export interface AppDeps {
   config: Config
   fetch: typeof fetch
+  /** Every Vault request goes through this one (a Worker binding, TLS files, Access headers); default `fetch`. */
+  vaultFetch?: typeof fetch
+  /** Discovery and JWKS requests of one cluster (by name); default `fetch`. */
+  clusterFetch?: (cluster: string) => typeof fetch
   cache: SecureCache
   now: () => number
   log: Logger
@@ -33,6 +37,7 @@ export interface AppDeps {
 
 /** What createApp builds once from AppDeps and hands to every route. */
 export interface Services extends AppDeps {
+  vaultFetch: typeof fetch
   vault: VaultClient
   clusterKeys: ClusterKeys
   broker: SecretBroker

@@ -24,14 +24,16 @@ import { createVaultSessions } from './vault/vault-sessions.ts'
 const KNOWN_GROUPS = new Set(['/v1/secrets', '/v1/bundle', '/v1/render', '/healthz', '/readyz', '/metrics', '/openapi.json'])
 
 export function createServices(deps: AppDeps): Services {
-  const vault = createVaultClient({ ...deps.config.vault, fetch: deps.fetch })
+  const vaultFetch = deps.vaultFetch ?? deps.fetch
+  const vault = createVaultClient({ ...deps.config.vault, fetch: vaultFetch })
   const { tokens, leases } = createVaultSessions({ config: deps.config, vault, cache: deps.cache, now: deps.now, log: deps.log })
   return {
     ...deps,
+    vaultFetch,
     vault,
     tokens,
     leases,
-    clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log }),
+    clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log, fetchFor: deps.clusterFetch }),
     broker: createSecretBroker({ config: deps.config, vault, cache: deps.cache, now: deps.now, tokens, leases }),
     auditSink: deps.config.audit.sink
       ? createAuditSink({ config: deps.config.audit.sink, headerValue: deps.auditSinkHeader, fetch: deps.fetch, log: deps.log, metrics: deps.metrics })

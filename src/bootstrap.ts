@@ -10,6 +10,8 @@ import { createUpstashStore } from './cache/upstash-store.ts'
 import { loadBindings, type RawBindings } from './config.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics } from './metrics.ts'
+import { createTransport, type RuntimeTransport } from './transport/create-transport.ts'
+import { loadTransportSettings } from './transport/transport-settings.ts'
 
 export interface Runtime {
   fetch: typeof fetch
@@ -19,6 +21,8 @@ export interface Runtime {
   metrics?: boolean
   /** The client's address of a request (abuse limits, audit lines). */
   clientAddress?: AppDeps['clientAddress']
+  /** Worker bindings or TLS files for Vault and the issuers (src/transport/, docs/production.md). */
+  transport?: RuntimeTransport
 }
 
 export interface Broker {
@@ -29,12 +33,14 @@ export interface Broker {
 /** Throws ConfigError (every bad field named, no values) when the bindings are invalid. */
 export async function createBroker(env: RawBindings, runtime: Runtime): Promise<Broker> {
   const bindings = loadBindings(env)
+  const transport = createTransport(loadTransportSettings(bindings.config, env), runtime.transport ?? {}, runtime.fetch, runtime.log)
   const now = runtime.now ?? Date.now
   const store = bindings.upstash ? createUpstashStore(bindings.upstash) : createMemoryStore(now)
   const sealer = await createSealer(bindings.cacheEncryptionKey)
   const cache = createSecureCache(store, sealer, { log: (message) => runtime.log.log('warn', message), now })
   const services = createServices({
-    config: bindings.config, fetch: runtime.fetch, cache, now, log: runtime.log, metrics: runtime.metrics ? createMetrics() : undefined,
+    config: bindings.config, fetch: runtime.fetch, vaultFetch: transport.vault, clusterFetch: transport.cluster, cache, now, log: runtime.log,
+    metrics: runtime.metrics ? createMetrics() : undefined,
     clientAddress: runtime.clientAddress, upstash: bindings.upstash, auditSinkHeader: bindings.auditSinkHeader,
   })
   return { app: createApp(services), services }

@@ -19,6 +19,9 @@ const jwkSchema = z
   .looseObject({ kty: z.enum(['RSA', 'EC', 'OKP']), kid: z.string().optional() })
   .refine((jwk) => PRIVATE_JWK_MEMBERS.every((member) => !(member in jwk)), 'must be a public key (no private members)')
 
+// What wrangler accepts as a binding name (a JavaScript identifier).
+const BINDING_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
 const clusterSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'lower-case DNS label'),
   issuer: z.string().min(1),
@@ -31,6 +34,12 @@ const clusterSchema = z.strictObject({
   clockLeewaySeconds: z.number().int().min(0).max(60).default(30),
   vaultAuthMount: z.string().min(1).optional(),
   vaultAuthMethod: z.enum(['jwt', 'kubernetes']).optional(),
+  /** Workers: the binding (VPC service, mTLS certificate, service) discovery and JWKS fetches go through (docs/production.md). */
+  binding: z.string().regex(BINDING_NAME, 'a Worker binding name').optional(),
+  /** Node and Deno: PEM file of the CA that signed the issuer's (or jwksUri's) certificate. */
+  caCert: z.string().min(1).optional(),
+  /** Names of the secrets holding a Cloudflare Access service token for the issuer (docs/production.md). */
+  cfAccess: z.strictObject({ clientId: z.string().regex(BINDING_NAME, 'a secret name'), clientSecret: z.string().regex(BINDING_NAME, 'a secret name') }).optional(),
 }).superRefine((cluster, ctx) => {
   // One key source per cluster (docs/identity.md): two would leave unclear which one is trusted.
   if (cluster.jwks && cluster.jwksUri) ctx.addIssue({ code: 'custom', path: ['jwksUri'], message: 'set jwks or jwksUri, not both' })
@@ -57,6 +66,8 @@ const vaultSchema = z
     authMount: z.string().min(1).optional(),
     timeoutMs: z.number().int().positive().max(60_000).default(5000),
     leaseRenewal: leaseRenewalSchema.default({ intervalSeconds: 60, idleSeconds: 900 }),
+    /** Workers: the binding (VPC service, mTLS certificate, service) every Vault request goes through (docs/production.md). */
+    binding: z.string().regex(BINDING_NAME, 'a Worker binding name').optional(),
   })
   .transform((vault) => ({ ...vault, authMount: vault.authMount ?? vault.authMethod }))
 

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'vault_error'
   | 'vault_unavailable'
+  | 'vault_tls_error'
   | 'vault_timeout'
   | 'cache_unavailable'
   | 'internal'

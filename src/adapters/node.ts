@@ -1,28 +1,42 @@
-// Node entry (`npm run start:node`): PORT (default 8787), HOST, BROKER_CONFIG or --config FILE.
+// Node entry (`npm run start:node`): PORT (default 8787), HOST, BROKER_CONFIG or --config FILE;
+// HTTPS with TLS_CERT_FILE and TLS_KEY_FILE; TLS to Vault with VAULT_CACERT, VAULT_CLIENT_CERT,
+// VAULT_CLIENT_KEY, VAULT_TLS_SERVER_NAME (docs/production.md).
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createServer, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { getRequestListener, RequestError } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { createBroker } from '../bootstrap.ts'
+import { ConfigError } from '../config.ts'
 import { AppError, toProblem } from '../errors.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
-import { DEFAULT_PORT, describeStartupFailure, withConfigFile } from './process-bindings.ts'
+import { createNodeTlsFetch } from './node-tls-fetch.ts'
+import { describeStartupFailure, withConfigFile } from './process-bindings.ts'
+import { readServeSettings } from './serve-settings.ts'
+import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
 
 const log = createConsoleLogger()
 try {
   const env = withConfigFile(process.env, process.argv.slice(2), (path) => readFileSync(path, 'utf8'))
-  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address })
+  const { port, hostname, tls } = readServeSettings(env)
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createNodeTlsFetch } })
   // Renews the leases of dynamic secrets served recently (SPEC §5); unref'd, it never holds the process.
   const stopRenewal = startLeaseRenewalTimer(services)
-  const port = Number(process.env.PORT ?? DEFAULT_PORT)
-  const hostname = process.env.HOST ?? '127.0.0.1'
-  const server: Server = createServer(getRequestListener(app.fetch, { errorHandler: problemFor })).listen(port, hostname, () => {
+  const listener = getRequestListener(app.fetch, { errorHandler: problemFor })
+  const readFile = (path: string) => readFileSync(path, 'utf8')
+  const pair = tls && readCertificatePair(tls.certFile, tls.keyFile, readFile)
+  const server: Server = pair ? createHttpsServerOrExplain(pair, listener) : createServer(listener)
+  const stopWatching = tls && pair
+    ? watchCertificateFiles(pair, { ...tls, readFile, log, use: (next) => (server as HttpsServer).setSecureContext(next), unref: (timer) => timer.unref() })
+    : () => {}
+  server.listen(port, hostname, () => {
     const address = server.address()
-    log.log('info', 'vault-edge listening', { runtime: 'node', url: `http://${hostname}:${typeof address === 'object' && address ? address.port : port}` })
+    log.log('info', 'vault-edge listening', { runtime: 'node', url: `${tls ? 'https' : 'http'}://${hostname}:${typeof address === 'object' && address ? address.port : port}` })
   })
   const stop = () => {
     stopRenewal()
+    stopWatching()
     server.close(() => process.exit(0))
   }
   process.on('SIGINT', stop)
@@ -30,6 +44,14 @@ try {
 } catch (error) {
   console.error(describeStartupFailure(error))
   process.exit(1)
+}
+
+function createHttpsServerOrExplain(pair: CertificatePair, listener: RequestListener): HttpsServer {
+  try {
+    return createHttpsServer(pair, listener)
+  } catch {
+    throw new ConfigError([UNUSABLE_PAIR])
+  }
 }
 
 /**

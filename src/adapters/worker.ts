@@ -20,10 +20,21 @@ function toRawBindings(env: WorkerEnv): RawBindings {
   return raw
 }
 
+/**
+ * vault.binding / clusters[].binding: a Workers VPC service, an [[mtls_certificates]] binding or
+ * a service binding; each is an object whose `fetch` reaches what the binding names.
+ */
+function bindingFetch(env: WorkerEnv, name: string): typeof fetch | undefined {
+  const binding = env[name] as { fetch?: unknown } | undefined
+  if (typeof binding !== 'object' || binding === null || typeof binding.fetch !== 'function') return undefined
+  const fetcher = binding as { fetch: typeof fetch }
+  return (input, init) => fetcher.fetch(input, init)
+}
+
 function brokerFor(env: WorkerEnv): Promise<Broker> {
   if (cached?.env !== env) {
     // Cloudflare sets CF-Connecting-IP itself; a client cannot choose it.
-    const broker = createBroker(toRawBindings(env), { fetch: (input, init) => fetch(input, init), log, clientAddress: (c) => c.req.header('CF-Connecting-IP') })
+    const broker = createBroker(toRawBindings(env), { fetch: (input, init) => fetch(input, init), log, clientAddress: (c) => c.req.header('CF-Connecting-IP'), transport: { binding: (name) => bindingFetch(env, name) } })
     broker.catch((error: unknown) => {
       if (error instanceof ConfigError) log.log('error', 'invalid configuration', { issues: error.issues })
       else log.log('error', 'start-up failed', { error: error instanceof Error ? error.name : typeof error })

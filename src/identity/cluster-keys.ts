@@ -33,12 +33,15 @@ export type ClusterKeys = (cluster: ClusterConfig) => ClusterKeySet
 
 export interface ClusterKeysOptions {
   log?: Logger
+  /** A cluster's own fetch (a Worker binding, a private CA: src/transport/); default `defaultFetch`. */
+  fetchFor?: (cluster: string) => FetchLike
 }
 
-export function createClusterKeys(fetchImpl: FetchLike, cache: SecureCache, options: ClusterKeysOptions = {}): ClusterKeys {
+export function createClusterKeys(defaultFetch: FetchLike, cache: SecureCache, options: ClusterKeysOptions = {}): ClusterKeys {
   const byCluster = new Map<string, ClusterKeySet>()
 
   const lookupFor = (cluster: ClusterConfig): KeyLookup => {
+    const fetchImpl = options.fetchFor?.(cluster.name) ?? defaultFetch
     // One line per failed attempt (the cooldown bounds them), so an operator sees the outage
     // while cached keys hide it from pods.
     const onFailure = (source: string) => (reason: string, url: string) =>

@@ -2,6 +2,7 @@
 // answers to SPEC §2 errors. Vault's own error text is never passed on: it can name paths
 // and policies the caller may not see.
 import { AppError } from '../errors.ts'
+import { TlsFailureError } from '../transport/tls-failure.ts'
 
 export interface VaultClientOptions {
   address: string
@@ -70,6 +71,10 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       })
     } catch (error) {
       if (isTimeout(error)) throw timedOut(options.timeoutMs, error)
+      // A certificate problem is a misconfiguration, not an outage: 502, with the cause logged.
+      if (error instanceof TlsFailureError) {
+        throw new AppError(502, 'vault_tls_error', 'The TLS connection to Vault failed.', { cause: error, logReason: `TLS to Vault failed: ${error.message}` })
+      }
       throw new AppError(503, 'vault_unavailable', 'Vault is unreachable.', {
         cause: error,
         logReason: 'connection to Vault failed',

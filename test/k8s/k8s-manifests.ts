@@ -262,7 +262,36 @@ export const vaultCsiObjects = z
   )
   .min(1)
 
+// cert-manager.io/v1 Certificate and Issuer (https://cert-manager.io/docs/reference/api-docs/):
+// the fields k8s/broker uses, strict so a misspelt one fails.
+const certManagerIssuerRef = z.strictObject({ name: z.string().min(1), kind: z.enum(['Issuer', 'ClusterIssuer']).optional(), group: z.literal('cert-manager.io').optional() })
+const goDuration = z.string().regex(/^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/)
+const certManagerCertificateSpec = z.strictObject({
+  secretName: z.string().min(1),
+  issuerRef: certManagerIssuerRef,
+  commonName: z.string().optional(),
+  dnsNames: z.array(z.string().min(1)).optional(),
+  ipAddresses: z.array(z.string()).optional(),
+  duration: goDuration.optional(),
+  renewBefore: goDuration.optional(),
+  isCA: z.boolean().optional(),
+  usages: z.array(z.enum(['signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection', 'timestamping', 'ocsp signing'])).optional(),
+  privateKey: z
+    .strictObject({
+      algorithm: z.enum(['RSA', 'ECDSA', 'Ed25519']).optional(),
+      size: z.number().int().optional(),
+      encoding: z.enum(['PKCS1', 'PKCS8']).optional(),
+      rotationPolicy: z.enum(['Never', 'Always']).optional(),
+    })
+    .optional(),
+})
+const certManagerIssuerSpec = z
+  .strictObject({ selfSigned: z.strictObject({}).optional(), ca: z.strictObject({ secretName: z.string().min(1) }).optional() })
+  .refine((spec) => Object.keys(spec).length === 1, 'exactly one issuer type')
+
 const CRD_SCHEMAS: Record<string, z.ZodType> = {
+  'cert-manager.io/v1/Certificate': z.strictObject({ apiVersion: z.string(), kind: z.string(), metadata: objectMeta, spec: certManagerCertificateSpec }),
+  'cert-manager.io/v1/Issuer': z.strictObject({ apiVersion: z.string(), kind: z.string(), metadata: objectMeta, spec: certManagerIssuerSpec }),
   'external-secrets.io/v1/ClusterSecretStore': z.strictObject({ apiVersion: z.string(), kind: z.string(), metadata: objectMeta.omit({ namespace: true }), spec: esoSecretStoreSpec }),
   'external-secrets.io/v1/SecretStore': z.strictObject({ apiVersion: z.string(), kind: z.string(), metadata: objectMeta, spec: esoSecretStoreSpec }),
   'external-secrets.io/v1/ExternalSecret': z.strictObject({ apiVersion: z.string(), kind: z.string(), metadata: objectMeta, spec: esoExternalSecretSpec }),

@@ -49,7 +49,7 @@ describe('the YAML under k8s/', () => {
       const { validator } = validateDocument(doc)
       byValidator.set(validator, new Set([...(byValidator.get(validator) ?? []), doc.kind]))
     }
-    expect([...byValidator.get('zod (CRD)')!].sort()).toEqual(['ClusterSecretStore', 'ExternalSecret', 'SecretProviderClass'])
+    expect([...byValidator.get('zod (CRD)')!].sort()).toEqual(['Certificate', 'ClusterSecretStore', 'ExternalSecret', 'Issuer', 'SecretProviderClass'])
     expect([...byValidator.get('kubernetes-models')!]).toEqual(expect.arrayContaining(['Deployment', 'CronJob', 'ConfigMap', 'ClusterRoleBinding']))
   })
 
@@ -211,18 +211,19 @@ describe('the in-cluster broker (k8s/broker/)', () => {
     const source = container.env.find((env: any) => env.name === 'BROKER_CONFIG').valueFrom.configMapKeyRef
     expect(source).toEqual({ name: 'vault-edge-config', key: 'config.json' })
     const config = parseConfig(configMap.body.data['config.json'])
-    expect(config.clusters[0]).toMatchObject({ audiences: ['vault-edge'], jwksUri: 'https://kubernetes.default.svc.cluster.local/openid/v1/jwks' })
+    expect(config.clusters[0]).toMatchObject({ audiences: ['vault-edge'], jwksUri: 'https://kubernetes.default.svc.cluster.local/openid/v1/jwks', caCert: '/etc/vault-edge/kube-ca/ca.crt' })
     expect(config.rules[0]).toMatchObject({ namespace: 'demo', serviceAccount: 'myapp', role: '{namespace}-{serviceAccount}' })
   })
 
-  it('runs what `npm run start:node` runs, as the Dockerfile does, on 0.0.0.0:8787', () => {
+  it('runs what `npm run start:node` runs, as the Dockerfile does, on 0.0.0.0:8443', () => {
     const startNode = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts['start:node'] as string
     expect(container.command).toEqual(startNode.split(' '))
     const dockerfile = readFileSync(join(K8S_DIR, 'broker/Dockerfile'), 'utf8')
     expect(JSON.parse(/^CMD (.*)$/m.exec(dockerfile)![1]!)).toEqual(container.command)
     expect(container.workingDir).toBe('/app')
-    expect(envOf(container)).toMatchObject({ HOST: '0.0.0.0', PORT: '8787' })
-    expect(container.ports).toEqual([{ name: 'http', containerPort: 8787 }])
+    expect(envOf(container)).toMatchObject({ HOST: '0.0.0.0', PORT: '8443' })
+    expect(container.ports).toEqual([{ name: 'https', containerPort: 8443 }])
+    expect(dockerfile).toMatch(/^ENV HOST=0\.0\.0\.0 PORT=8443$/m)
   })
 
   it('takes the cache key and the Upstash credentials from an optional Secret', () => {
@@ -232,18 +233,38 @@ describe('the in-cluster broker (k8s/broker/)', () => {
     }
   })
 
-  it('is ready on /readyz and alive on /healthz, and the Service reaches that port', () => {
-    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' })
-    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' })
+  it('is ready on /readyz and alive on /healthz over HTTPS, and the Service reaches that port on 443', () => {
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' })
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' })
     const service = findDocument(documents, file, 'Service', 'vault-edge')
     expect(service.body.spec.selector).toEqual(deployment.body.spec.template.metadata.labels)
-    expect(service.body.spec.ports).toEqual([{ name: 'http', port: 8787, targetPort: 'http' }])
+    expect(service.body.spec.ports).toEqual([{ name: 'https', port: 443, targetPort: 'https' }])
+    const policy = findDocument(documents, file, 'NetworkPolicy', 'vault-edge')
+    expect(policy.body.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 8443 }])
   })
 
-  it('trusts the cluster CA from kube-root-ca.crt for the JWKS, without a token', () => {
+  it('serves the certificate cert-manager issues for the Service names, from a whole-Secret volume it renews', () => {
+    const certificate = findDocument(documents, file, 'Certificate', 'vault-edge-tls')
+    expect(certificate.body.spec.dnsNames).toContain('vault-edge.vault-edge.svc.cluster.local')
+    expect(certificate.body.spec.usages).toContain('server auth')
+    const volume = podSpecOf(deployment).volumes.find((candidate: any) => candidate.secret?.secretName === certificate.body.spec.secretName)
+    const mount = container.volumeMounts.find((candidate: any) => candidate.name === volume.name)
+    // A subPath mount would never see a renewal.
+    expect(mount.subPath).toBeUndefined()
+    expect(envOf(container)).toMatchObject({ TLS_CERT_FILE: `${mount.mountPath}/tls.crt`, TLS_KEY_FILE: `${mount.mountPath}/tls.key` })
+    expect(envOf(container).VAULT_EDGE_ALLOW_HTTP).toBeUndefined()
+    // The issuer it names exists here, and signs with the CA certificate made here.
+    const issuer = findDocument(documents, file, 'Issuer', certificate.body.spec.issuerRef.name)
+    const ca = findDocument(documents, file, 'Certificate', 'vault-edge-ca')
+    expect(issuer.body.spec.ca.secretName).toBe(ca.body.spec.secretName)
+    expect(ca.body.spec.isCA).toBe(true)
+    findDocument(documents, file, 'Issuer', ca.body.spec.issuerRef.name)
+  })
+
+  it('trusts the cluster CA from kube-root-ca.crt for the JWKS (clusters[].caCert), without a token', () => {
     const volume = podSpecOf(deployment).volumes.find((candidate: any) => candidate.configMap?.name === 'kube-root-ca.crt')
     const mount = container.volumeMounts.find((candidate: any) => candidate.name === volume.name)
-    expect(envOf(container).NODE_EXTRA_CA_CERTS).toBe(`${mount.mountPath}/ca.crt`)
+    expect(parseConfig(configMap.body.data['config.json']).clusters[0]!.caCert).toBe(`${mount.mountPath}/ca.crt`)
   })
 })
 

@@ -51,9 +51,11 @@ async function startBrokerAsDeployed(config: unknown) {
   const port = await getFreePort()
   const [command, ...args] = container.command as string[]
   expect(command).toBe('node')
+  const { TLS_CERT_FILE: _cert, TLS_KEY_FILE: _key, ...deployedEnv } = envOf(container)
   const env: Record<string, string> = {
-    ...envOf(container),
-    // The pod's paths and interface, moved to this machine:
+    ...deployedEnv,
+    // The pod's paths and interface, moved to this machine: on loopback, without cert-manager's
+    // files, it serves plain HTTP (HTTPS as deployed: test/adapters/https-server.test.ts).
     HOST: '127.0.0.1',
     PORT: String(port),
     NODE_EXTRA_CA_CERTS: '',
@@ -185,6 +187,7 @@ describe('the broker as k8s/broker/vault-edge.yaml runs it, on the Vault that se
     const config = JSON.parse(findDocument(documents, 'k8s/broker/vault-edge.yaml', 'ConfigMap', 'vault-edge-config').body.data['config.json'])
     config.clusters[0].issuer = issuer.issuer
     config.clusters[0].jwksUri = issuer.jwksUri
+    delete config.clusters[0].caCert // this issuer is plain HTTP
     config.vault.address = bao.address
     config.rules.push({ cluster: 'in-cluster', namespace: 'external-secrets', serviceAccount: 'vault-edge-eso', role: '{namespace}-{serviceAccount}', paths: ['secret/data/myapp/config'] })
     const eso = await setup({ K8S_NAMESPACE: 'external-secrets', K8S_SERVICE_ACCOUNT: 'vault-edge-eso', VAULT_POLICY_PATHS: 'secret/data/myapp/config' })

@@ -139,6 +139,8 @@ export interface OpenBaoClient {
 
 export interface OpenBao extends OpenBaoClient {
   port: number
+  /** `https://localhost:PORT` of the TLS listener, when started with `tlsListener`. */
+  tlsAddress?: string
   /** The dev server's single unseal key. */
   unsealKey(): Promise<string>
   pid: number
@@ -159,6 +161,23 @@ export interface StartOpenBaoOptions {
   extraConfig?: string
   /** OpenBao log level (default `warn`). */
   logLevel?: string
+  /**
+   * A second listener with TLS (https://openbao.org/docs/configuration/listener/tcp), beside the
+   * dev server's plain one (which tests keep using to seed it). With `clientCaFile` it requires
+   * and verifies client certificates signed by that CA.
+   */
+  tlsListener?: { certFile: string; keyFile: string; clientCaFile?: string }
+}
+
+function tlsListenerConfig(port: number, tls: NonNullable<StartOpenBaoOptions['tlsListener']>): string {
+  return [
+    'listener "tcp" {',
+    `  address = "127.0.0.1:${port}"`,
+    `  tls_cert_file = ${JSON.stringify(tls.certFile)}`,
+    `  tls_key_file = ${JSON.stringify(tls.keyFile)}`,
+    ...(tls.clientCaFile ? [`  tls_client_ca_file = ${JSON.stringify(tls.clientCaFile)}`, '  tls_require_and_verify_client_cert = true'] : []),
+    '}',
+  ].join('\n')
 }
 
 export async function startOpenBao(options: StartOpenBaoOptions = {}): Promise<OpenBao> {
@@ -167,7 +186,7 @@ export async function startOpenBao(options: StartOpenBaoOptions = {}): Promise<O
   const dir = await mkdtemp(join(tmpdir(), 'vault-edge-openbao-'))
   const auditLogPath = join(dir, 'audit.log')
   const configPath = join(dir, 'config.hcl')
-  await writeFile(
+  const writeConfig = (tlsPort: number | undefined) => writeFile(
     configPath,
     [
       'audit "file" "file" {',
@@ -177,6 +196,7 @@ export async function startOpenBao(options: StartOpenBaoOptions = {}): Promise<O
       '  }',
       '}',
       options.extraConfig ?? '',
+      tlsPort === undefined || !options.tlsListener ? '' : tlsListenerConfig(tlsPort, options.tlsListener),
     ].join('\n'),
   )
   const rootToken = `root-${randomBytes(12).toString('hex')}`
@@ -185,6 +205,8 @@ export async function startOpenBao(options: StartOpenBaoOptions = {}): Promise<O
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await getFreePort()
     const address = `http://127.0.0.1:${port}`
+    const tlsPort = options.tlsListener ? await getFreePort() : undefined
+    await writeConfig(tlsPort)
     const child = spawn(
       binary,
       [
@@ -231,6 +253,7 @@ export async function startOpenBao(options: StartOpenBaoOptions = {}): Promise<O
     return {
       ...client,
       port,
+      tlsAddress: tlsPort === undefined ? undefined : `https://localhost:${tlsPort}`,
       unsealKey,
       pid,
       seal: async () => {

@@ -46,16 +46,21 @@ function singleQuoted(value: string): string {
   return `'${value}'`
 }
 
-/** Resolves once /healthz answers; rejects with the process output when it exits first. */
-export async function startProcessBroker(runtime: BrokerRuntime, env: Record<string, string>): Promise<ProcessBroker> {
+/**
+ * Resolves once /healthz answers; rejects with the process output when it exits first. With
+ * `https` the broker serves TLS_CERT_FILE (set in `env`) and is asked over https://localhost
+ * with `https.fetch`, which trusts its CA.
+ */
+export async function startProcessBroker(runtime: BrokerRuntime, env: Record<string, string>, options: { https?: { fetch: typeof fetch } } = {}): Promise<ProcessBroker> {
   const port = await getFreePort()
   const { file, args } = command(runtime, port, env)
   return spawnServer({
     label: `${runtime} broker`,
     file,
     args,
-    url: `http://127.0.0.1:${port}`,
+    url: options.https ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     readyPath: '/healthz',
+    fetch: options.https?.fetch,
     env: {
       ...process.env,
       ...env,
@@ -82,6 +87,8 @@ export async function spawnServer(options: {
   cwd?: string
   url: string
   readyPath: string
+  /** For the readiness check (default: the global fetch). */
+  fetch?: typeof fetch
 }): Promise<ProcessBroker> {
   let output = ''
   const child = spawn(options.file, options.args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
@@ -96,7 +103,7 @@ export async function spawnServer(options: {
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline) {
     if (hasExited(child)) throw new Error(`${options.label} exited (${child.exitCode}):\n${output}`)
-    const ready = await fetch(`${options.url}${options.readyPath}`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)
+    const ready = await (options.fetch ?? fetch)(`${options.url}${options.readyPath}`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)
     if (ready) return { url: options.url, output: () => output, child, stop }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import type { Readable } from 'node:stream'
-import { Miniflare } from 'miniflare'
+import { Miniflare, type MiniflareOptions } from 'miniflare'
 import { archiveOutput } from './output-archive.ts'
 
 // workerd refuses script paths outside the working directory (NOTES.md).
@@ -39,7 +39,17 @@ export interface WorkerdBroker {
   stop(): Promise<void>
 }
 
-export async function startBrokerInWorkerd(bindings: Record<string, string>): Promise<WorkerdBroker> {
+/**
+ * `serviceBindings` stand in for the Worker bindings vault.binding and clusters[].binding name
+ * (a function sees every request; `{ network: { tlsOptions } }` is workerd's own mTLS client);
+ * `outboundService` receives what the Worker sends through the global fetch.
+ */
+export interface WorkerdBrokerOptions {
+  serviceBindings?: MiniflareOptions['serviceBindings']
+  outboundService?: MiniflareOptions['outboundService']
+}
+
+export async function startBrokerInWorkerd(bindings: Record<string, string>, options: WorkerdBrokerOptions = {}): Promise<WorkerdBroker> {
   const scriptPath = await bundleWorker()
   let output = ''
   const mf = new Miniflare({
@@ -50,6 +60,7 @@ export async function startBrokerInWorkerd(bindings: Record<string, string>): Pr
     host: '127.0.0.1',
     port: 0,
     bindings,
+    ...options,
     // Collected instead of printed: tests read it to check that nothing leaks.
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
