@@ -1,4 +1,4 @@
-// Tokens issued by real kube-apiservers (/work/shared/fixtures/k8s-tokens), verified with the keys
+// Tokens issued by real kube-apiservers (test/fixtures/k8s-tokens), verified with the keys
 // that signed them, quirks included: `kid: ""`, no kid, a legacy iss on a projected token, an
 // X.509 certificate as the key, a year-long auto-mounted token with warnafter.
 import { exportJWK, importSPKI, importX509, type JWK } from 'jose'

@@ -6,7 +6,7 @@ import { build } from 'esbuild'
 import type { Readable } from 'node:stream'
 import { Miniflare } from 'miniflare'
 
-// workerd refuses script paths outside the working directory (NOTES.md).
+// workerd refuses script paths outside the working directory.
 const BUNDLE_DIR = join(process.cwd(), '.tmp', 'workerd')
 let bundled: Promise<string> | undefined
 
