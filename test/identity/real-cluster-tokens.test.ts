@@ -20,7 +20,7 @@ const rsaJwk = async (pem: string): Promise<JWK> => ({ ...(await exportJWK(await
 const certificateJwk = async (pem: string): Promise<JWK> => ({ ...(await exportJWK(await importX509(pem, 'RS256'))), use: 'sig' })
 
 function clustersOf(clusters: Record<string, unknown>[]): ClusterConfig[] {
-  return parseConfig(JSON.stringify({ clusters, vault: { address: 'https://vault.example:8200' } })).clusters
+  return parseConfig(JSON.stringify({ clusters, vault: { address: 'https://vault.example:8200' }, rules: [{ role: 'any', paths: ['*'] }] })).clusters
 }
 
 async function verify(jwt: string, clusters: ClusterConfig[], nowMs: number, fetchImpl: typeof fetch = failingFetch) {
