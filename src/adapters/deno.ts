@@ -2,7 +2,7 @@
 import { createBroker } from '../bootstrap.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
-import { DEFAULT_PORT, describeStartupFailure, withConfigFile } from './process-bindings.ts'
+import { describeStartupFailure, listenFailure, parsePort, withConfigFile } from './process-bindings.ts'
 
 declare const Deno: {
   env: { toObject(): Record<string, string> }
@@ -18,9 +18,13 @@ try {
   const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
   // Renews the leases of dynamic secrets served recently (SPEC §5).
   startLeaseRenewalTimer(services)
-  const port = Number(env.PORT ?? DEFAULT_PORT)
+  const port = parsePort(env.PORT)
   const hostname = env.HOST ?? '127.0.0.1'
-  Deno.serve({ port, hostname, onListen: ({ port }) => log.log('info', 'vault-edge listening', { runtime: 'deno', url: `http://${hostname}:${port}` }) }, app.fetch)
+  try {
+    Deno.serve({ port, hostname, onListen: ({ port }) => log.log('info', 'vault-edge listening', { runtime: 'deno', url: `http://${hostname}:${port}` }) }, app.fetch)
+  } catch (error) {
+    throw listenFailure(error, hostname, port)
+  }
 } catch (error) {
   console.error(describeStartupFailure(error))
   Deno.exit(1)

@@ -6,7 +6,7 @@ import { createBroker } from '../bootstrap.ts'
 import { AppError, toProblem } from '../errors.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
-import { DEFAULT_PORT, describeStartupFailure, withConfigFile } from './process-bindings.ts'
+import { describeStartupFailure, listenFailure, parsePort, withConfigFile } from './process-bindings.ts'
 
 const log = createConsoleLogger()
 try {
@@ -14,11 +14,15 @@ try {
   const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true })
   // Renews the leases of dynamic secrets served recently (SPEC §5); unref'd, it never holds the process.
   const stopRenewal = startLeaseRenewalTimer(services)
-  const port = Number(process.env.PORT ?? DEFAULT_PORT)
+  const port = parsePort(process.env.PORT)
   const hostname = process.env.HOST ?? '127.0.0.1'
   const server: Server = createServer(getRequestListener(app.fetch, { errorHandler: problemFor })).listen(port, hostname, () => {
     const address = server.address()
     log.log('info', 'vault-edge listening', { runtime: 'node', url: `http://${hostname}:${typeof address === 'object' && address ? address.port : port}` })
+  })
+  server.once('error', (error) => {
+    console.error(describeStartupFailure(listenFailure(error, hostname, port)))
+    process.exit(1)
   })
   const stop = () => {
     stopRenewal()
