@@ -34,6 +34,11 @@ describe('README', () => {
     expect(pod).not.toMatch(/-H "Authorization: Bearer \$/)
   })
 
+  it('ships a .dev.vars.example whose BROKER_CONFIG the schema accepts, as dotenv reads it', () => {
+    const value = /^BROKER_CONFIG='(.*)'$/m.exec(readFileSync('.dev.vars.example', 'utf8'))?.[1]
+    expect(parseConfig(value).rules[0]!.role).toBe('demo_myapp')
+  })
+
   it('links the contract inside the repository', () => {
     expect(readme).toContain('](docs/SPEC.md)')
   })
