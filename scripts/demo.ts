@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { killOnExit, killProcessGroup } from '../test/support/child-process.ts'
 import { getFreePort } from '../test/support/free-port.ts'
-import { envFileLine, startLocalStack, step, stopEverythingOnExit, writeStackRecord } from './local-stack.ts'
+import { envFileLine, startLocalStack, step, stopEverythingOnExit } from './local-stack.ts'
 
 const READY_TIMEOUT_MS = 45_000
 
@@ -29,7 +29,6 @@ try {
   const dir = mkdtempSync(join(tmpdir(), 'vault-edge-demo-'))
   onStop(() => rmSync(dir, { recursive: true, force: true }))
   const stack = await startLocalStack(onStop)
-  onStop(writeStackRecord(stack.record))
 
   const port = await getFreePort()
   const url = `http://127.0.0.1:${port}`
@@ -68,7 +67,7 @@ A pod with ServiceAccount demo/myapp runs:
   console.log(`HTTP ${response.status}\n${body}`)
   console.log(`Try format=json|yaml|dotenv. A token of another ServiceAccount, from this demo's issuer:
 
-  npm run token -- --namespace demo --service-account other --out ${join(dir, 'other-token')}
+  npm run token -- --issuer ${stack.issuer.issuer} --namespace demo --service-account other --out ${join(dir, 'other-token')}
 
 (demo/other has no Vault role, so Vault refuses it: 403 vault_denied.) Serving until Ctrl-C.`)
 } catch (error) {

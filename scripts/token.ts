@@ -1,18 +1,20 @@
 // `npm run token -- --namespace NS --service-account SA`: a projected ServiceAccount token from
-// the issuer of the running `npm run stack` (or `npm run demo`), with the claims kube-apiserver
+// the issuer of the running `npm run stack` (or the one `--issuer` names), with the claims kube-apiserver
 // puts in one, as `kubectl create token SA -n NS --audience vault-edge` would give in a cluster.
 import { chmodSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { BROKER_AUDIENCE } from '../test/support/broker-config.ts'
 import { mintToken } from '../test/support/mint.ts'
 import { readStackRecord, STACK_RECORD } from './local-stack.ts'
 
-const USAGE = `usage: npm run token -- --service-account SA [--namespace NS] [--audience AUD] [--expiration-seconds N] [--out FILE]
+const USAGE = `usage: npm run token -- --service-account SA [--namespace NS] [--audience AUD] [--expiration-seconds N] [--out FILE] [--issuer URL]
   --namespace           the ServiceAccount's namespace (default: default)
   --service-account     its name (required)
   --audience            the token's aud (default: the broker's audience, vault-edge)
   --expiration-seconds  lifetime (default 3600)
-  --out FILE            write the token to FILE (mode 600) instead of printing it`
+  --out FILE            write the token to FILE (mode 600) instead of printing it
+  --issuer URL          the issuer to ask (default: the one npm run stack recorded in ${STACK_RECORD})`
 
 function fail(message: string): never {
   console.error(message)
@@ -28,6 +30,7 @@ try {
       audience: { type: 'string' },
       'expiration-seconds': { type: 'string', default: '3600' },
       out: { type: 'string' },
+      issuer: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   }))
@@ -39,12 +42,16 @@ const serviceAccount = values['service-account'] ?? fail(`--service-account is r
 const expirationSeconds = Number(values['expiration-seconds'])
 if (!Number.isInteger(expirationSeconds) || expirationSeconds < 600) fail('--expiration-seconds: a whole number of seconds, at least 600 (as kube-apiserver requires)')
 
-const stack = readStackRecord() ?? fail(`No local stack here (${resolve(STACK_RECORD)} is missing): start one with \`npm run stack\` in another terminal.`)
-try {
-  process.kill(stack.pid, 0)
-} catch {
-  fail(`The stack recorded in ${resolve(STACK_RECORD)} (pid ${stack.pid}) is not running: start it again with \`npm run stack\`.`)
+function recordedStack(): { issuer: string; audience: string } {
+  const stack = readStackRecord() ?? fail(`No local stack here (${resolve(STACK_RECORD)} is missing): start one with \`npm run stack\` in another terminal.`)
+  try {
+    process.kill(stack.pid, 0)
+  } catch {
+    fail(`The stack recorded in ${resolve(STACK_RECORD)} (pid ${stack.pid}) is not running: start it again with \`npm run stack\`.`)
+  }
+  return stack
 }
+const stack = values.issuer ? { issuer: values.issuer, audience: BROKER_AUDIENCE } : recordedStack()
 
 let token: string
 try {

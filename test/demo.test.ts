@@ -2,9 +2,10 @@
 // within 60 s with absolute paths and the issuer URL, keeps serving, and stops everything it
 // started (OpenBao, wrangler, workerd, esbuild) and removes its temporary directories when npm
 // alone gets SIGTERM or SIGINT (`kill PID`, a process manager), not only on Ctrl-C to the group.
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { killOnExit, signalGroup } from './support/child-process.ts'
 
@@ -65,7 +66,8 @@ describe('npm run demo', () => {
         expect(output).toContain("export USERNAME='demo-user'")
         expect(output).toContain(`export PASSWORD='s3cr3t-'\\''quoted'\\'' $HOME'`)
         expect(output).toMatch(/cluster issuer {3}http:\/\/127\.0\.0\.1:\d+/)
-        expect(output).toContain('npm run token -- --namespace demo --service-account other --out /')
+        const issuer = /cluster issuer {3}(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
+        expect(output).toContain(`npm run token -- --issuer ${issuer} --namespace demo --service-account other --out /`)
         const curl = /curl -fsS -H "Authorization: Bearer \$\(cat ([^)]+)\)" '([^']+)'/.exec(output)
         expect(curl).not.toBeNull()
         const [, tokenFile, secretUrl] = curl as unknown as [string, string, string]
@@ -77,6 +79,14 @@ describe('npm run demo', () => {
         const again = await fetch(secretUrl, { headers: { Authorization: `Bearer ${readFileSync(tokenFile, 'utf8')}` } })
         expect(again.status).toBe(200)
         expect(await again.text()).toContain("export USERNAME='demo-user'")
+
+        // The printed way to a token of another ServiceAccount works: Vault has no role for it.
+        const tokenCommand = /npm run token -- (--issuer \S+ --namespace demo --service-account other --out (\S+))/.exec(output)!
+        // Asynchronously: a blocked event loop would miss wrangler closing the idle keep-alive socket.
+        await promisify(execFile)('npm', ['run', '-s', 'token', '--', ...tokenCommand[1]!.split(' ')])
+        const other = await fetch(secretUrl, { headers: { Authorization: `Bearer ${readFileSync(tokenCommand[2]!, 'utf8')}` } })
+        expect(other.status).toBe(403)
+        expect(await other.json()).toMatchObject({ code: 'vault_denied' })
 
         const started = descendantsOf(demo.child.pid!)
         const names = started.map(commandLine).join('\n')
