@@ -103,7 +103,13 @@ describe('npm run demo', () => {
         await expect(fetch(new URL('/healthz', secretUrl), { signal: AbortSignal.timeout(2000) })).rejects.toThrow()
         await demo.exited
       } finally {
-        if (demo.child.exitCode === null) signalGroup(demo.child.pid!, 'SIGKILL')
+        // After a failed assertion: SIGTERM first, so the demo stops the servers it runs in process
+        // groups of their own (a SIGKILL would orphan them); SIGKILL only if it does not exit.
+        if (demo.child.exitCode === null) {
+          process.kill(demo.child.pid!, 'SIGTERM')
+          await Promise.race([demo.exited, new Promise((resolve) => setTimeout(resolve, STOP_DEADLINE_MS))])
+          signalGroup(demo.child.pid!, 'SIGKILL')
+        }
         demo.unregister()
       }
     },
