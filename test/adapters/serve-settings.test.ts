@@ -36,9 +36,12 @@ describe('readServeSettings', () => {
     expect(readServeSettings({ TLS_CERT_FILE: 'c', TLS_KEY_FILE: 'k', TLS_RELOAD_INTERVAL_SECONDS: '1' }).tls?.reloadIntervalMs).toBe(1000)
   })
 
+  it('refuses a PORT that is not a port number, naming the fix', () => {
+    expect(() => readServeSettings({ PORT: 'http' })).toThrow('PORT: must be a TCP port number (0–65535), e.g. PORT=8787')
+  })
+
   it('names every bad setting', () => {
-    expect(issuesOf({ PORT: 'http', TLS_CERT_FILE: 'c', TLS_RELOAD_INTERVAL_SECONDS: '61' })).toEqual([
-      'PORT: not a port number',
+    expect(issuesOf({ TLS_CERT_FILE: 'c', TLS_RELOAD_INTERVAL_SECONDS: '61' })).toEqual([
       'TLS_RELOAD_INTERVAL_SECONDS: a whole number of seconds from 1 to 60',
       'TLS_CERT_FILE and TLS_KEY_FILE: set both or neither',
     ])

@@ -35,7 +35,7 @@ const advance = (ms: number) => vi.setSystemTime(Date.now() + ms)
 
 function clustersWith(extra: Record<string, unknown> = {}): ClusterConfig[] {
   return parseConfig(
-    JSON.stringify({ clusters: [{ name: 'local', issuer: issuer.issuer, audiences: ['vault-edge'], ...extra }], vault: { address: 'https://vault.example:8200' } }),
+    JSON.stringify({ clusters: [{ name: 'local', issuer: issuer.issuer, audiences: ['vault-edge'], ...extra }], vault: { address: 'https://vault.example:8200' }, rules: [{ role: 'any', paths: ['*'] }] }),
   ).clusters
 }
 

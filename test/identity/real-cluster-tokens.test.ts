@@ -1,4 +1,4 @@
-// Tokens issued by real kube-apiservers (/work/shared/fixtures/k8s-tokens), verified with the keys
+// Tokens issued by real kube-apiservers (test/fixtures/k8s-tokens), verified with the keys
 // that signed them, quirks included: `kid: ""`, no kid, a legacy iss on a projected token, an
 // X.509 certificate as the key, a year-long auto-mounted token with warnafter.
 import { exportJWK, importSPKI, importX509, type JWK } from 'jose'
@@ -20,7 +20,7 @@ const rsaJwk = async (pem: string): Promise<JWK> => ({ ...(await exportJWK(await
 const certificateJwk = async (pem: string): Promise<JWK> => ({ ...(await exportJWK(await importX509(pem, 'RS256'))), use: 'sig' })
 
 function clustersOf(clusters: Record<string, unknown>[]): ClusterConfig[] {
-  return parseConfig(JSON.stringify({ clusters, vault: { address: 'https://vault.example:8200' } })).clusters
+  return parseConfig(JSON.stringify({ clusters, vault: { address: 'https://vault.example:8200' }, rules: [{ role: 'any', paths: ['*'] }] })).clusters
 }
 
 async function verify(jwt: string, clusters: ClusterConfig[], nowMs: number, fetchImpl: typeof fetch = failingFetch) {

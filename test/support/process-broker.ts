@@ -112,8 +112,13 @@ export async function spawnServer(options: {
 }
 
 /** Runs an entry point that is expected to refuse to start; resolves with its exit code and output. */
-export async function runUntilExit(runtime: Exclude<BrokerRuntime, 'wrangler'>, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const { file, args } = command(runtime, 0, env)
+export async function runUntilExit(
+  runtime: Exclude<BrokerRuntime, 'wrangler'>,
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+): Promise<{ code: number | null; output: string }> {
+  const { file, args: entryArgs } = command(runtime, 0, env)
+  const args = [...entryArgs, ...extraArgs]
   const child = spawn(file, args, { env: { ...process.env, ...env, PATH: `${BIN}:${process.env.PATH}`, DENO_NO_UPDATE_CHECK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))

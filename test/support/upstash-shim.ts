@@ -1,7 +1,7 @@
 /**
  * An Upstash-REST-compatible HTTP server over a real Redis, for tests of code that
  * uses `@upstash/redis`. It speaks the protocol as @upstash/redis 1.39.0 uses it
- * (see /work/shared/NOTES.md):
+ * (checked against the client's source and traffic):
  *
  * - `POST /` with one command array (`["set","k","v","ex",10]`) → `{"result": …}`, or
  *   HTTP 400 `{"error": "…"}` when Redis answers with an error;

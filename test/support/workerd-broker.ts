@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 import { Miniflare, type MiniflareOptions } from 'miniflare'
 import { archiveOutput } from './output-archive.ts'
 
-// workerd refuses script paths outside the working directory (NOTES.md).
+// workerd refuses script paths outside the working directory.
 const BUNDLE_DIR = join(process.cwd(), '.tmp', 'workerd')
 let bundled: Promise<string> | undefined
 

@@ -10,7 +10,7 @@ const configWith = (vault: Record<string, unknown>, cluster: Record<string, unkn
     JSON.stringify({
       clusters: [{ name: 'prod', issuer: 'https://issuer.example.com', audiences: ['vault-edge'], ...cluster }],
       vault: { address: 'https://vault.example.com', ...vault },
-      rules: [],
+      rules: [{ role: 'any', paths: ['*'] }],
     }),
   )
 
