@@ -198,9 +198,9 @@ fetch() {
   } | curl --fail-with-body --silent --show-error \
     --connect-timeout 5 --max-time "${VAULT_EDGE_MAX_TIME:-30}" \
     --retry "${VAULT_EDGE_RETRIES:-6}" --retry-connrefused --retry-max-time 120 \
-    -H @- -H 'Accept: */*' -o "$tmp" -w '%{http_code} %header{etag} %header{x-refresh-after}' "$@") || {
+    -H @- -H 'Accept: */*' -o "$tmp" -w '%{http_code}|%header{etag}|%header{x-refresh-after}' "$@") || {
     code=$?
-    log "fetching $what failed (curl exit $code, HTTP ${result%% *})"
+    log "fetching $what failed (curl exit $code, HTTP ${result%%|*})"
     # --fail-with-body kept the error body: problem+json, safe to show (SPEC §2).
     if [ -s "$tmp" ] && head -c 1 -- "$tmp" | grep -q '{'; then
       head -c 2000 -- "$tmp" >&2
@@ -208,9 +208,10 @@ fetch() {
     fi
     return 1
   }
-  # shellcheck disable=SC2086
-  set -- $result
-  status=$1 new_etag=${2:-} after=${3:-}
+  # "STATUS|ETAG|X-REFRESH-AFTER", either header possibly empty (POST answers carry no ETag).
+  status=${result%%|*} after=${result##*|}
+  new_etag=${result#*|}
+  new_etag=${new_etag%|*}
   case $after in '' | *[!0-9]*) ;; *) if [ -z "$refresh_after" ] || [ "$after" -lt "$refresh_after" ]; then refresh_after=$after; fi ;; esac
   if [ "$status" = 304 ] || { [ -n "$STATE" ] && [ -e "$dest" ] && cmp -s -- "$tmp" "$dest"; }; then
     rm -f -- "$tmp" # unchanged: the file stays as it is

@@ -23,7 +23,7 @@ let broker: ProcessBroker
 const dir = tempDir('outputs')
 beforeAll(async () => {
   broker = await startDemoBroker(issuerUrl, openbao.address)
-  await putKv2(openbao, 'myapp/api', { key: API_KEY })
+  await putKv2(openbao, 'myapp/api-outputs', { key: API_KEY })
 })
 afterAll(async () => {
   await broker?.stop()
@@ -43,7 +43,7 @@ async function setup(root: string, files: Record<string, string> = {}) {
 }
 
 const DB_TEMPLATE = '{{- with secret "secret/data/myapp/config" -}}\npostgresql://{{ .Data.data.username }}@db:5432/app\n{{- end }}\n'
-const API_TEMPLATE = '{{- with secret "secret/data/myapp/api" -}}{{ .Data.data.key }}{{- end -}}'
+const API_TEMPLATE = '{{- with secret "secret/data/myapp/api-outputs" -}}{{ .Data.data.key }}{{- end -}}'
 
 describe.each<Shell>(SHELLS)('fetch-secrets.sh with several outputs under %s', (shell) => {
   it('writes every file with its content, mode and owner, in one run with one token', async () => {

@@ -150,18 +150,6 @@ describe.each<Shell>(SHELLS)('the migrated seed scenarios under %s', (shell) => 
     const seen = await sourceAsApp(shell, app, output, root, ['DB_USER', 'DB_PASSWORD'])
     expect(seen).toEqual({ DB_USER: 'demo-user', DB_PASSWORD: DEMO_SECRET.password.replace('$HOME', process.env.HOME ?? '/root') })
   })
-
-  it('CSI: the SecretProviderClass objects as a /v1/bundle mapping give every value exactly', async () => {
-    const root = join(dir.path, `${shell}-csi`)
-    const { file: tokenFile } = await writePodToken(join(root, 'token'), issuerUrl)
-    const doc = findDocument(documents, 'k8s/migration/csi/after.yaml', 'Deployment')
-    const { env, output, app } = migrationInit(doc, root, tokenFile, 'VAULT_EDGE_BUNDLE_FILE')
-    const result = await run(shell, [FETCH], env)
-    expect(result.code, result.stderr).toBe(0)
-    expect(readFileSync(output, 'utf8').split('\n').filter(Boolean).map((line) => line.split('=')[0]).sort()).toEqual(['export DB_PASSWORD', 'export DB_USERNAME'])
-    const seen = await sourceAsApp(shell, app, output, root, ['DB_USERNAME', 'DB_PASSWORD'])
-    expect(seen).toEqual({ DB_USERNAME: DEMO_SECRET.username, DB_PASSWORD: DEMO_SECRET.password })
-  })
 })
 
 describe('the init container while the broker is not up yet', () => {
