@@ -113,7 +113,7 @@ describe('pods that talk to vault-edge', () => {
     expect(script('fetch-secrets.sh')).toContain('${VAULT_EDGE_TOKEN_FILE:-/var/run/secrets/vault-edge/token}')
     // vault-edge-exec.sh fetches through fetch-secrets.sh.
     expect(script('vault-edge-exec.sh')).toContain('exec sh "$FETCH"')
-    expect(readFileSync(join(K8S_DIR, 'examples/node-app/fetch-secrets.mjs'), 'utf8')).toContain("DEFAULT_TOKEN_FILE = '/var/run/secrets/vault-edge/token'")
+    expect(readFileSync(join(K8S_DIR, 'examples/node-app/vault-edge-client.mjs'), 'utf8')).toContain("DEFAULT_TOKEN_FILE = '/var/run/secrets/vault-edge/token'")
   })
 
   it('carry no API-server token, except the job that requests tokens from the API server', () => {
@@ -195,7 +195,7 @@ describe('pods that talk to vault-edge', () => {
     const doc = findDocument(documents, 'k8s/examples/node-app/deployment.yaml', 'Deployment')
     const container = podSpecOf(doc).containers[0]
     expect(container.command).toEqual(['node', '/app/app.mjs'])
-    for (const file of ['app.mjs', 'fetch-secrets.mjs']) {
+    for (const file of ['app.mjs', 'vault-edge-client.mjs']) {
       expect(mountedFile(documents, doc, container, `/app/${file}`), file).toBe(readFileSync(join(K8S_DIR, 'examples/node-app', file), 'utf8'))
     }
   })
