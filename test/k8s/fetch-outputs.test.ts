@@ -4,7 +4,7 @@
 // broker behind TLS verified with VAULT_EDGE_CACERT; and repeated runs with a state directory
 // (what vault-edge-exec.sh does) that ask with If-None-Match and leave unchanged files alone.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpsServer, type Server } from 'node:https'
 import { request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -162,6 +162,32 @@ secret/data/myapp/config  ${out}/config.json  format=json`
     expect(readFileSync(join(state, 'changed'), 'utf8')).toBe(`${out}/value\n`)
     expect(fileState(join(out, 'value'))).toMatchObject({ mode: '0440', content: 'two' })
     expect(readdirSync(out).sort()).toEqual(['api-key', 'value'])
+  })
+})
+
+describe('fetch-secrets.sh as a non-root user (setpriv, uid 65534)', () => {
+  it('refuses owner= for another user before fetching anything, and accepts its own uid:gid', async () => {
+    const root = join(dir.path, 'non-root')
+    const { env } = await setup(root)
+    // The private temp directory and the token, readable by that user; an output directory it may write.
+    for (const path of [dir.path, root, join(root, 'token')]) chmodSync(path, 0o755)
+    chmodSync(env.VAULT_EDGE_TOKEN_FILE, 0o644)
+    const out = join(root, 'out')
+    mkdirSync(out, { mode: 0o777 })
+    chmodSync(out, 0o777)
+    const runAs = (outputs: string) =>
+      spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/sh', FETCH], {
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin', ...env, VAULT_EDGE_OUTPUTS: outputs },
+      })
+    const refused = runAs(`secret/data/myapp/config ${out}/password format=raw key=password owner=0:0`)
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toContain('owner=0:0 for')
+    expect(refused.stderr).toContain('needs root (this runs as uid 65534)')
+    expect(readdirSync(out)).toEqual([])
+    const own = runAs(`secret/data/myapp/config ${out}/password format=raw key=password mode=0400 owner=65534:65534`)
+    expect(own.status, own.stderr).toBe(0)
+    expect(fileState(join(out, 'password'))).toEqual({ mode: '0400', owner: '65534:65534', content: DEMO_SECRET.password })
   })
 })
 
