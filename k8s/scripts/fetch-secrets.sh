@@ -129,7 +129,7 @@ count=0
 destinations='
 '
 while IFS= read -r line; do
-  case $line in '' | '#'*) continue ;; esac
+  case ${line#"${line%%[![:space:]]*}"} in '' | '#'*) continue ;; esac # blank, or a comment
   parse "$line" || die "$origin: not valid, nothing fetched"
   case $destinations in *"
 $dest
@@ -226,7 +226,7 @@ fetch() {
 
 n=0
 while IFS= read -r line; do
-  case $line in '' | '#'*) continue ;; esac
+  case ${line#"${line%%[![:space:]]*}"} in '' | '#'*) continue ;; esac # blank, or a comment
   n=$((n + 1))
   parse "$line"
   fetch "$n" || exit 1

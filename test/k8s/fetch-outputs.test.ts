@@ -53,8 +53,9 @@ describe.each<Shell>(SHELLS)('fetch-secrets.sh with several outputs under %s', (
     const outputs = `# the Agent Injector's two files, then one CSI object and a JSON copy
 template:${root}/config/db.ctmpl      ${out}/db       mode=0400
 template:${root}/config/api-key.ctmpl ${out}/api-key  mode=0440 owner=0:1000
-
-secret/data/myapp/config  ${root}/secrets-store/db-password  format=raw key=password mode=0644 owner=1234:5678
+    \t
+    # an indented comment
+  secret/data/myapp/config  ${root}/secrets-store/db-password  format=raw key=password mode=0644 owner=1234:5678
 secret/data/myapp/config  ${out}/config.json  format=json`
     const result = await run(shell, [FETCH], { ...env, VAULT_EDGE_OUTPUTS: outputs })
     expect(result.code, result.stderr).toBe(0)
