@@ -4,7 +4,7 @@
 // one poll; and 50 pods of one ServiceAccount polling it cost OpenBao at most one read per TTL
 // (counted in OpenBao's audit log), because every poll but the first after the TTL is a 304
 // from the broker's cache.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { demoBrokerConfig } from '../support/broker-config.ts'
@@ -137,6 +137,22 @@ describe.concurrent.each<Shell>(SHELLS)('vault-edge-exec.sh refreshing files und
     expect(restarted).toMatchObject({ event: 'start', content: 'second' })
     expect(restarted!.pid).not.toBe(started!.pid)
     expect(wrapper.output().stderr).toContain('restarting')
+    await wrapper.stop()
+  })
+})
+
+describe('vault-edge-exec.sh with files and no refresh', () => {
+  it.each<Shell>(SHELLS)('writes the files, then becomes the app, leaving nothing in its work directory (%s)', async (shell) => {
+    const root = join(dir.path, `${shell}-once`)
+    mkdirSync(root, { recursive: true })
+    const path = `myapp/refresh-once-${shell}`
+    await putKv2(openbao, path, { value: 'only' })
+    const log = join(root, 'events.jsonl')
+    const { wrapper, out } = await startWrapper(shell, root, path, { VAULT_EDGE_REFRESH_SECONDS: '0' }, [NODE, writeReloadingApp(root), join(root, 'vault-secrets', 'value'), log])
+    const [started] = await eventually(() => (events(log).length > 0 ? events(log) : undefined), 15_000, 'the app to start')
+    expect(started).toMatchObject({ event: 'start', content: 'only', pid: wrapper.child.pid }) // exec: the same process
+    expect((statSync(join(out, 'value')).mode & 0o777).toString(8)).toBe('440')
+    expect(readdirSync(join(root, 'work'))).toEqual([])
     await wrapper.stop()
   })
 })
