@@ -119,7 +119,8 @@ describe.concurrent.each<Shell>(SHELLS)('vault-edge-exec.sh refreshing files und
     await eventually(() => (existsSync(join(out, 'value')) ? true : undefined), 15_000, 'the first fetch')
     const appPid = Number(/started sleep \(pid (\d+)\)/.exec(await eventually(() => (/started sleep/.test(wrapper.output().stderr) ? wrapper.output().stderr : undefined), 5000, 'the app'))![1])
     await putKv2(openbao, path, { value: 'second' })
-    const written = await eventually(() => (existsSync(marker) ? readFileSync(marker, 'utf8') : undefined), (TTL_SECONDS + POLL_SECONDS) * 1000 + SLACK_MS, 'the command')
+    // The command writes the file in two steps: wait for the whole line.
+    const written = await eventually(() => (existsSync(marker) && readFileSync(marker, 'utf8').endsWith('\n') ? readFileSync(marker, 'utf8') : undefined), (TTL_SECONDS + POLL_SECONDS) * 1000 + SLACK_MS, 'the command')
     expect(written).toBe(`second ${appPid}\n`)
     await wrapper.stop()
   })
