@@ -162,6 +162,9 @@ describe('50 pods of one ServiceAccount polling one secret', () => {
   it('cost OpenBao at most one read per TTL, and all get the new value', async () => {
     const PODS = 50
     const path = 'myapp/refresh-fleet'
+    // Each wrapper registers an exit hook that kills it should vitest die (killOnExit).
+    const listeners = process.getMaxListeners()
+    process.setMaxListeners(listeners + PODS)
     await putKv2(openbao, path, { value: 'first' })
     const pods = await Promise.all(
       Array.from({ length: PODS }, async (_, index) => {
@@ -200,5 +203,6 @@ describe('50 pods of one ServiceAccount polling one secret', () => {
     // Every pod kept polling (each has an ETag) and none restarted anything.
     for (const pod of pods) expect(pod.wrapper.output().stderr).not.toContain('refresh failed')
     await Promise.all(pods.map((pod) => pod.wrapper.stop()))
+    process.setMaxListeners(listeners)
   }, 90_000)
 })
