@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
     '/v1/*',
     etag({
       generateDigest: (body) => services.cache.fingerprint(body),
-      retainedHeaders: [...RETAINED_304_HEADERS, 'x-cache', 'x-vault-lease-expires', 'x-vault-lease-duration'],
+      retainedHeaders: [...RETAINED_304_HEADERS, 'x-cache', 'x-vault-lease-expires', 'x-vault-lease-duration', 'x-refresh-after'],
     }),
     authenticate,
     limitReads,

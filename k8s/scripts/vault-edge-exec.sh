@@ -1,98 +1,115 @@
 #!/bin/sh
-# vault-edge-exec: fetch a secret from vault-edge as environment variables, then run the app
-# with them:   vault-edge-exec.sh node server.js
+# vault-edge-exec: fetch secrets from vault-edge, then run the app with them, and keep them
+# current while it runs — what a Vault Agent sidecar with `exec` / template `command` did,
+# without a sidecar:
+#
+#   vault-edge-exec.sh node server.js
+#
+# The secrets: VAULT_EDGE_SECRET_PATH as environment variables of the app, and/or files listed
+# in VAULT_EDGE_OUTPUTS (one `SOURCE DESTINATION [OPTION...]` per line, each with its format,
+# mode and owner; see fetch-secrets.sh, which this script runs for every fetch, all or nothing).
 #
 # Without VAULT_EDGE_REFRESH_SECONDS the script replaces itself with the app (exec): no
-# process stays behind. With it, the script stays as the app's parent, asks the broker again
-# every N seconds with If-None-Match (304: nothing changed, nothing to do) and, when the ETag
-# changes, stops the app (SIGTERM, SIGKILL after VAULT_EDGE_STOP_GRACE_SECONDS) and starts it
-# again with the new values. A failed re-fetch keeps the running app. When the app exits on
-# its own the script exits with its status, so the kubelet's restart policy applies.
-# SIGTERM/SIGINT/SIGHUP to the script stop the app the same way.
+# process stays behind. With it, the script stays as the app's parent and asks the broker again
+# when the broker says a change can show (its X-Refresh-After header: the cached entry's TTL),
+# with a little random jitter so pods do not ask in step, and at least every
+# VAULT_EDGE_REFRESH_SECONDS. Each ask carries If-None-Match: an unchanged secret is a 304 from
+# the broker's cache, no Vault call, nothing rewritten. When something changed, the new files
+# are renamed into place atomically and then, as VAULT_EDGE_ON_CHANGE says:
+#   restart  (default) stop the app (SIGTERM, SIGKILL after VAULT_EDGE_STOP_GRACE_SECONDS) and start it again
+#   signal   send it VAULT_EDGE_RELOAD_SIGNAL (default HUP), for apps that re-read their files
+#   command  run VAULT_EDGE_ON_CHANGE_COMMAND with sh -c (VAULT_EDGE_APP_PID holds the app's pid)
+#   none     only rewrite the files (the app watches them itself)
+# A change of the environment variables always restarts the app: a running process cannot get
+# new ones. A failed refresh keeps the app and its files as they are. Every poll counts as a use
+# of a leased secret (database credentials): the broker keeps renewing its lease while the pod
+# polls. When the app exits on its own the script exits with its status, so the kubelet's
+# restart policy applies. SIGTERM/SIGINT/SIGHUP to the script stop the app the same way.
 #
-# POSIX sh (dash, busybox ash, bash, zsh in sh mode); needs curl >= 7.76. The secret values
-# live only in the app's environment and in a 0600 file in a private directory (removed on
-# exit); the script itself never has them in its environment and never prints them, nor the
-# token (it reaches curl on stdin, not in argv).
+# POSIX sh (dash, busybox ash, bash, zsh in sh mode); needs curl >= 7.84. The values of the
+# environment live only in the app's environment and in a 0600 file in a private directory
+# (removed on exit); the script itself never has them in its environment and never prints
+# them, nor the token (it reaches curl on stdin, not in argv).
 #
-#   VAULT_EDGE_URL                 base URL of the broker (required)
-#   VAULT_EDGE_SECRET_PATH         Vault logical path, e.g. secret/data/myapp/config (required)
+#   VAULT_EDGE_URL                 base URL of the broker (required; https://, see fetch-secrets.sh)
+#   VAULT_EDGE_SECRET_PATH         Vault logical path whose keys become environment variables
+#   VAULT_EDGE_QUERY               its query parameters, e.g. prefix=APP_ (key, prefix, version, role)
+#   VAULT_EDGE_OUTPUTS             files to write, or VAULT_EDGE_OUTPUTS_FILE (at least one of these
+#                                  or VAULT_EDGE_SECRET_PATH)
 #   VAULT_EDGE_TOKEN_FILE          default /var/run/secrets/vault-edge/token
-#   VAULT_EDGE_QUERY               extra query parameters, e.g. prefix=APP_
 #   VAULT_EDGE_CACERT              CA bundle to verify the broker with
-#   VAULT_EDGE_REFRESH_SECONDS     re-fetch interval; unset or 0: fetch once and exec
+#   VAULT_EDGE_REFRESH_SECONDS     longest time between two asks; unset or 0: fetch once and exec
+#   VAULT_EDGE_ON_CHANGE           restart | signal | command | none (default restart)
+#   VAULT_EDGE_RELOAD_SIGNAL       default HUP
+#   VAULT_EDGE_ON_CHANGE_COMMAND   for VAULT_EDGE_ON_CHANGE=command
 #   VAULT_EDGE_STOP_GRACE_SECONDS  default 10
-#   VAULT_EDGE_WORK_DIR            where the env file lives while the app runs (default $TMPDIR or /tmp;
-#                                  mount an emptyDir with medium: Memory there)
+#   VAULT_EDGE_WORK_DIR            where the env file and the ETags live while the app runs (default
+#                                  $TMPDIR or /tmp; mount an emptyDir with medium: Memory there)
+#   VAULT_EDGE_FETCH_SCRIPT        default: fetch-secrets.sh next to this script
 set -eu
 
-TOKEN_FILE=${VAULT_EDGE_TOKEN_FILE:-/var/run/secrets/vault-edge/token}
 REFRESH=${VAULT_EDGE_REFRESH_SECONDS:-0}
 GRACE=${VAULT_EDGE_STOP_GRACE_SECONDS:-10}
-QUERY=${VAULT_EDGE_QUERY:-}
+ON_CHANGE=${VAULT_EDGE_ON_CHANGE:-restart}
+RELOAD_SIGNAL=${VAULT_EDGE_RELOAD_SIGNAL:-HUP}
+FETCH=${VAULT_EDGE_FETCH_SCRIPT:-$(dirname -- "$0")/fetch-secrets.sh}
 
 log() { printf 'vault-edge-exec: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 [ "$#" -gt 0 ] || die 'usage: vault-edge-exec.sh command [argument...]'
 [ -n "${VAULT_EDGE_URL:-}" ] || die 'VAULT_EDGE_URL is not set'
-[ -n "${VAULT_EDGE_SECRET_PATH:-}" ] || die 'VAULT_EDGE_SECRET_PATH is not set'
+[ -n "${VAULT_EDGE_SECRET_PATH:-}${VAULT_EDGE_OUTPUTS:-}${VAULT_EDGE_OUTPUTS_FILE:-}" ] || die 'VAULT_EDGE_SECRET_PATH is not set (nor VAULT_EDGE_OUTPUTS)'
 case $REFRESH in '' | *[!0-9]*) die 'VAULT_EDGE_REFRESH_SECONDS must be a whole number of seconds' ;; esac
 case $GRACE in '' | *[!0-9]*) die 'VAULT_EDGE_STOP_GRACE_SECONDS must be a whole number of seconds' ;; esac
-
-URL="${VAULT_EDGE_URL%/}/v1/secrets/${VAULT_EDGE_SECRET_PATH#/}?format=env${QUERY:+&$QUERY}"
+case $ON_CHANGE in
+  restart | signal | none) ;;
+  command) [ -n "${VAULT_EDGE_ON_CHANGE_COMMAND:-}" ] || die 'VAULT_EDGE_ON_CHANGE=command needs VAULT_EDGE_ON_CHANGE_COMMAND' ;;
+  *) die 'VAULT_EDGE_ON_CHANGE must be restart, signal, command or none' ;;
+esac
+case $RELOAD_SIGNAL in '' | *[!A-Z0-9]*) die 'VAULT_EDGE_RELOAD_SIGNAL must be a signal name like HUP or USR1' ;; esac
+[ -r "$FETCH" ] || die "cannot read $FETCH (VAULT_EDGE_FETCH_SCRIPT)"
 
 umask 077
 WORK=$(mktemp -d "${VAULT_EDGE_WORK_DIR:-${TMPDIR:-/tmp}}/vault-edge.XXXXXX")
-ENV_FILE="$WORK/env"
-etag=
+ENV_FILE=
 
 cleanup() { rm -rf -- "$WORK"; }
 trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
 
-# fetch: GET the secret into $WORK/new. Prints the HTTP status (200 or 304); returns
-# non-zero, with the problem+json body on stderr, on any failure.
+# Everything to fetch, as fetch-secrets.sh lines: the environment first, then the files.
+outputs=
+if [ -n "${VAULT_EDGE_SECRET_PATH:-}" ]; then
+  ENV_FILE="$WORK/env"
+  outputs="${VAULT_EDGE_SECRET_PATH#/} $ENV_FILE format=env $(printf '%s' "${VAULT_EDGE_QUERY:-}" | tr '&' ' ')"
+fi
+if [ -n "${VAULT_EDGE_OUTPUTS_FILE:-}" ]; then
+  [ -r "$VAULT_EDGE_OUTPUTS_FILE" ] || die "cannot read $VAULT_EDGE_OUTPUTS_FILE"
+  outputs="$outputs
+$(cat -- "$VAULT_EDGE_OUTPUTS_FILE")"
+fi
+outputs="$outputs
+${VAULT_EDGE_OUTPUTS:-}"
+
+# fetch: one run of fetch-secrets.sh over every output, with the ETags kept in $WORK; it
+# leaves $WORK/changed (the files rewritten) and $WORK/refresh-after.
 fetch() {
-  token=$(cat -- "$TOKEN_FILE") || return 1
-  [ -n "$token" ] || { log "the token file $TOKEN_FILE is empty"; return 1; }
-  set -- --connect-timeout 5 --max-time 30 --retry 4 --retry-connrefused --retry-max-time 60
-  if [ -n "${VAULT_EDGE_CACERT:-}" ]; then set -- "$@" --cacert "$VAULT_EDGE_CACERT"; fi
-  rm -f -- "$WORK/new" "$WORK/headers"
-  # Headers on stdin (-H @-): the token never appears in argv.
-  code=$({
-    printf 'Authorization: Bearer %s\n' "$token"
-    if [ -n "$etag" ]; then printf 'If-None-Match: %s\n' "$etag"; fi
-  } | curl --fail-with-body --silent --show-error -H @- -D "$WORK/headers" -o "$WORK/new" -w '%{http_code}' "$@" "$URL") || {
-    log "fetching ${VAULT_EDGE_SECRET_PATH} failed (HTTP ${code:-none})"
-    if [ -s "$WORK/new" ] && head -c 1 -- "$WORK/new" | grep -q '{'; then
-      head -c 2000 -- "$WORK/new" >&2
-      printf '\n' >&2
-    fi
-    rm -f -- "$WORK/new"
-    token=
-    return 1
-  }
-  token=
-  printf '%s' "$code"
+  (
+    unset VAULT_EDGE_SECRET_PATH VAULT_EDGE_BUNDLE_FILE VAULT_EDGE_TEMPLATE_FILE VAULT_EDGE_OUTPUTS_FILE VAULT_EDGE_QUERY
+    VAULT_EDGE_OUTPUTS=$outputs VAULT_EDGE_STATE_DIR=$WORK exec sh "$FETCH"
+  ) </dev/null
 }
 
-# The ETag of the last response (RFC 9110 §8.8.3), as sent back in If-None-Match. With
-# retries curl may have dumped several header blocks: the last one wins.
-response_etag() {
-  sed -n 's/^[Ee][Tt][Aa][Gg]:[[:space:]]*//p' "$WORK/headers" | tr -d '\r' | tail -n 1
-}
-
-status=$(fetch) || die "no secrets, not starting $1"
-[ "$status" = 200 ] || die "unexpected HTTP $status from the broker"
-etag=$(response_etag)
-mv -f -- "$WORK/new" "$ENV_FILE"
+fetch || die "no secrets, not starting $1"
 
 if [ "$REFRESH" -eq 0 ]; then
-  # Source into this shell and become the app. The file is no longer needed.
-  # shellcheck source=/dev/null
-  . "$ENV_FILE"
+  # Become the app, with the environment sourced into this shell. The work files are no longer needed.
+  if [ -n "$ENV_FILE" ]; then
+    # shellcheck source=/dev/null
+    . "$ENV_FILE"
+  fi
   rm -rf -- "$WORK"
   trap - EXIT
   exec "$@"
@@ -123,8 +140,12 @@ cancel() {
 
 start_child() {
   # A subshell sources the secrets and execs the app: the values never enter this shell.
-  # shellcheck source=/dev/null
-  ( . "$ENV_FILE" && exec "$@" ) &
+  if [ -n "$ENV_FILE" ]; then
+    # shellcheck source=/dev/null
+    ( . "$ENV_FILE" && exec "$@" ) &
+  else
+    "$@" &
+  fi
   child=$!
   log "started $1 (pid $child)"
 }
@@ -149,13 +170,25 @@ stop_child() {
   cancel "$after_pid"
 }
 
+# The next ask: when the broker's cached entry may have changed (X-Refresh-After), never later
+# than VAULT_EDGE_REFRESH_SECONDS, plus up to a tenth more (at least a second) at random.
+next_interval() {
+  interval=$REFRESH
+  hint=$(cat -- "$WORK/refresh-after" 2>/dev/null || true)
+  case $hint in '' | *[!0-9]*) ;; *) if [ "$hint" -lt "$interval" ]; then interval=$hint; fi ;; esac
+  spread=$((interval / 10))
+  if [ "$spread" -lt 1 ]; then spread=1; fi
+  random=$(od -An -N2 -tu2 /dev/urandom | tr -d ' \n')
+  printf '%s' $((interval + ${random:-0} % (spread + 1)))
+}
+
 trap 'stop_requested=1 interrupted=1' TERM INT HUP
 trap 'interrupted=1' ALRM
 
 start_child "$@"
 while :; do
   if [ -z "$stop_requested" ]; then
-    after "$REFRESH" ALRM $$
+    after "$(next_interval)" ALRM $$
     timer=$after_pid
     interrupted=
     child_status=0
@@ -175,21 +208,32 @@ while :; do
   fi
 
   wait "$timer" 2>/dev/null || true
-  if ! status=$(fetch); then
+  if ! fetch; then
     log 'refresh failed; the app keeps the values it has'
     continue
   fi
-  if [ "$status" = 304 ]; then continue; fi
-  new_etag=$(response_etag)
-  if [ "$status" != 200 ] || [ -z "$new_etag" ] || [ "$new_etag" = "$etag" ]; then
-    rm -f -- "$WORK/new"
-    etag=${new_etag:-$etag}
-    continue
+  [ -s "$WORK/changed" ] || continue
+  action=$ON_CHANGE
+  if [ -n "$ENV_FILE" ] && grep -qxF -- "$ENV_FILE" "$WORK/changed"; then
+    action=restart # environment variables reach a process only when it starts
   fi
-  etag=$new_etag
-  mv -f -- "$WORK/new" "$ENV_FILE"
-  log "the secret changed (new ETag): restarting $1"
-  stop_child
-  if [ -n "$stop_requested" ]; then exit "$child_status"; fi
-  start_child "$@"
+  case $action in
+    restart)
+      log "the secrets changed: restarting $1"
+      stop_child
+      if [ -n "$stop_requested" ]; then exit "$child_status"; fi
+      start_child "$@"
+      ;;
+    signal)
+      log "the secrets changed: sending SIG$RELOAD_SIGNAL to $1 (pid $child)"
+      kill -s "$RELOAD_SIGNAL" "$child" 2>/dev/null || log "could not signal pid $child"
+      ;;
+    command)
+      log 'the secrets changed: running VAULT_EDGE_ON_CHANGE_COMMAND'
+      if ! VAULT_EDGE_APP_PID=$child sh -c "$VAULT_EDGE_ON_CHANGE_COMMAND" </dev/null; then
+        log 'VAULT_EDGE_ON_CHANGE_COMMAND failed'
+      fi
+      ;;
+    none) log 'the secrets changed: files rewritten' ;;
+  esac
 done

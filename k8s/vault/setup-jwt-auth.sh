@@ -37,7 +37,8 @@ set -f # VAULT_POLICY_PATHS holds globs for Vault, not for the shell
 
 log() { printf 'setup-jwt-auth: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
-need() { eval "[ -n \"\${$1:-}\" ]" || die "$1 is not set"; }
+# shellcheck source=vault-setup-common.sh
+. "$(dirname -- "$0")/vault-setup-common.sh"
 
 need K8S_ISSUER
 need K8S_NAMESPACE
@@ -51,39 +52,9 @@ VAULT_ROLE=${VAULT_ROLE:-$K8S_NAMESPACE-$K8S_SERVICE_ACCOUNT}
 VAULT_POLICY=${VAULT_POLICY:-$VAULT_ROLE}
 VAULT_TOKEN_TTL=${VAULT_TOKEN_TTL:-1h}
 
-if [ -z "${VAULT_CLI:-}" ]; then
-  if command -v vault >/dev/null 2>&1; then VAULT_CLI=vault
-  elif command -v bao >/dev/null 2>&1; then VAULT_CLI=bao
-  else die 'neither vault nor bao is installed (or set VAULT_CLI)'
-  fi
-fi
-
-# Everything below ends up inside JSON or HCL strings: accept only what Kubernetes and
-# Vault accept, so no value needs escaping (and none can inject anything). All checked
-# before the first write.
-NL='
-'
-matches() {
-  case $2 in *"$NL"*) return 1 ;; esac
-  printf '%s\n' "$2" | grep -Eq "^($1)\$"
-}
-plain() { case $2 in *'"'* | *\\*) die "$1 must not contain quotes or backslashes" ;; esac; }
-matches '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?' "$K8S_NAMESPACE" || die 'K8S_NAMESPACE is not a Kubernetes namespace name'
-matches '[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?' "$K8S_SERVICE_ACCOUNT" || die 'K8S_SERVICE_ACCOUNT is not a ServiceAccount name'
-matches '[A-Za-z0-9_.-]+' "$VAULT_ROLE" || die 'VAULT_ROLE may only hold letters, digits, _ . -'
-matches '[A-Za-z0-9_.-]+' "$VAULT_POLICY" || die 'VAULT_POLICY may only hold letters, digits, _ . -'
-matches '[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*' "$JWT_MOUNT" || die 'JWT_MOUNT is not a mount path'
-matches '[!-~]+' "$AUDIENCE" || die 'VAULT_EDGE_AUDIENCE must be printable ASCII without spaces'
-plain VAULT_EDGE_AUDIENCE "$AUDIENCE"
-matches '[0-9]+[smhd]?' "$VAULT_TOKEN_TTL" || die 'VAULT_TOKEN_TTL must be a duration like 1h'
+check_workload JWT_MOUNT
 matches 'https?://[!-~]+' "$K8S_ISSUER" || die 'K8S_ISSUER must be an http(s) URL'
 plain K8S_ISSUER "$K8S_ISSUER"
-for path in $VAULT_POLICY_PATHS; do
-  matches '[A-Za-z0-9_.*+/-]+' "$path" || die "VAULT_POLICY_PATHS: $path is not a Vault path"
-done
-
-# A PEM file as the body of a JSON string (newlines as \n).
-json_pem() { awk 'BEGIN { ORS = "" } { sub(/\r$/, ""); print $0 "\\n" }' "$1"; }
 
 # Every PEM block of a file as a JSON array of strings.
 json_pem_list() {
@@ -96,12 +67,7 @@ json_pem_list() {
 }
 
 # 1. The auth method, unless it is mounted already.
-if "$VAULT_CLI" auth list -format=json | grep -q "\"$JWT_MOUNT/\""; then
-  log "auth method at $JWT_MOUNT/ exists"
-else
-  "$VAULT_CLI" auth enable -path="$JWT_MOUNT" jwt >/dev/null
-  log "enabled the jwt auth method at $JWT_MOUNT/"
-fi
+enable_auth "$JWT_MOUNT" jwt
 
 # 2. Trust the cluster's issuer. kube-apiserver signs with RS256 or ES256/384/512; Vault's
 #    default is RS256 only (OpenBao too), so an ECDSA-keyed cluster needs the list.
@@ -128,15 +94,7 @@ printf '{%s,"bound_issuer":"%s","jwt_supported_algs":["RS256","ES256","ES384","E
 log "configured auth/$JWT_MOUNT/config ($K8S_JWKS_MODE, issuer $K8S_ISSUER)"
 
 # 3. The policy: read on each path.
-policy=''
-for path in $VAULT_POLICY_PATHS; do
-  policy="${policy}path \"$path\" {
-  capabilities = [\"read\"]
-}
-"
-done
-printf '%s' "$policy" | "$VAULT_CLI" policy write "$VAULT_POLICY" - >/dev/null
-log "wrote policy $VAULT_POLICY"
+write_policy
 
 # 4. The role: only this ServiceAccount's tokens, only with the broker's audience. The
 #    nested kubernetes.io claims are JSON pointers (bound_claims_type string: exact match).

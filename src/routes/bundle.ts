@@ -8,6 +8,7 @@ import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
 import { negotiateFormat, renderSecret } from '../render/index.ts'
 import { readJson } from './read-body.ts'
+import { setRefreshAfter } from './refresh-after.ts'
 import { buildSecretRequest, wantsRefresh } from './secret-request.ts'
 
 const MAX_BUNDLE_SECRETS = 32
@@ -61,6 +62,7 @@ export const bundleRoutes = new Hono<AppEnv>().post('/', async (c) => {
   })
   const cacheStates = new Set(results.map((result) => result.cache))
   c.header('X-Cache', cacheStates.size === 1 ? [...cacheStates][0]! : cacheStates.has('stale') ? 'stale' : 'miss')
+  setRefreshAfter(c, results)
   const leaseEnds = results.map((result) => result.leaseExpiresAtMs).filter((end): end is number => end !== undefined)
   if (leaseEnds.length > 0) c.header('X-Vault-Lease-Expires', new Date(Math.min(...leaseEnds)).toISOString())
   const rendered = renderSecret(merged, { format })

@@ -28,6 +28,7 @@ const secretHeaders = {
   'X-Vault-Lease-Expires': { schema: { type: 'string', format: 'date-time' }, description: 'When a leased secret expires.' },
   'X-Vault-Lease-Duration': { schema: { type: 'integer' }, description: 'Lease duration in seconds, as Vault gave it.' },
   'X-Vault-Secret-Version': { schema: { type: 'integer' }, description: 'KV v2: the version read.' },
+  'X-Refresh-After': { schema: { type: 'integer', minimum: 1 }, description: 'Seconds after which a poller should ask again (If-None-Match): when the cached value may next change.' },
 }
 const rendered = {
   description: 'The secret, rendered.',

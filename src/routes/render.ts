@@ -9,6 +9,7 @@ import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
 import { listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../render/template/index.ts'
 import { readJson, readText } from './read-body.ts'
+import { setRefreshAfter } from './refresh-after.ts'
 import { buildSecretRequest, wantsRefresh } from './secret-request.ts'
 
 const MAX_TEMPLATE_SECRETS = 32
@@ -30,6 +31,7 @@ export const renderRoutes = new Hono<AppEnv>().post('/', async (c) => {
   results.forEach((result, index) => noteRead(c, paths[index]!, result))
   const secrets = new Map<string, VaultSecretResponse>(paths.map((path, index) => [path, results[index]!.read.secret]))
 
+  setRefreshAfter(c, results)
   const leaseEnds = results.map((result) => result.leaseExpiresAtMs).filter((end): end is number => end !== undefined)
   if (leaseEnds.length > 0) c.header('X-Vault-Lease-Expires', new Date(Math.min(...leaseEnds)).toISOString())
   c.header('X-Cache', results.some((result) => result.cache === 'stale') ? 'stale' : results.every((result) => result.cache === 'hit') ? 'hit' : 'miss')

@@ -10,6 +10,7 @@ import { negotiateFormat, renderSecret, type Format } from '../render/index.ts'
 import { normalizeKeySelection, selectKeys } from '../render/select-keys.ts'
 import { readSecret, type SecretRead } from '../vault/read-secret.ts'
 import { readJson } from './read-body.ts'
+import { setRefreshAfter } from './refresh-after.ts'
 import { buildSecretRequest, parseVersion, secretPathFromUrl, wantsRefresh } from './secret-request.ts'
 
 export const SECRETS_PREFIX = '/v1/secrets/'
@@ -26,6 +27,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   noteRead(c, path, result)
   const rendered = renderRead(c, result.read, format)
   c.header('X-Cache', result.cache)
+  setRefreshAfter(c, [result])
   c.get('services').metrics?.count('vault_edge_secret_reads_total', { cache: result.cache })
   if (result.leaseExpiresAtMs !== undefined) {
     c.header('X-Vault-Lease-Expires', new Date(result.leaseExpiresAtMs).toISOString())

@@ -46,7 +46,7 @@ async function execEnv(root: string, overrides: Record<string, string>) {
     token,
     tokenFile: file,
     work,
-    env: { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_TOKEN_FILE: file, VAULT_EDGE_WORK_DIR: work, ...overrides },
+    env: { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_ALLOW_HTTP: '1', VAULT_EDGE_TOKEN_FILE: file, VAULT_EDGE_WORK_DIR: work, ...overrides },
   }
 }
 

@@ -28,6 +28,17 @@ const withPods = documents.filter((doc) => podSpecOf(doc) !== undefined)
 const ours = (doc: K8sDocument) => !doc.file.endsWith('before.yaml')
 const script = (name: string) => readFileSync(join(K8S_DIR, 'scripts', name), 'utf8')
 
+/** The lines of a fetch-secrets.sh outputs list: `SOURCE DESTINATION name=value…`. */
+function outputLines(text: string): { source: string; destination: string; options: Record<string, string> }[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const [source, destination, ...options] = line.trim().split(/\s+/)
+      return { source: source!, destination: destination!, options: Object.fromEntries(options.map((option) => [option.slice(0, option.indexOf('=')), option.slice(option.indexOf('=') + 1)])) }
+    })
+}
+
 describe('the YAML under k8s/', () => {
   it('parses into documents that all have apiVersion, kind and a name', () => {
     expect(yamlFiles().length).toBeGreaterThanOrEqual(10)
@@ -100,8 +111,9 @@ describe('pods that talk to vault-edge', () => {
       }
     }
     expect(script('fetch-secrets.sh')).toContain('${VAULT_EDGE_TOKEN_FILE:-/var/run/secrets/vault-edge/token}')
-    expect(script('vault-edge-exec.sh')).toContain('${VAULT_EDGE_TOKEN_FILE:-/var/run/secrets/vault-edge/token}')
-    expect(readFileSync(join(K8S_DIR, 'examples/node-app/fetch-secrets.mjs'), 'utf8')).toContain("DEFAULT_TOKEN_FILE = '/var/run/secrets/vault-edge/token'")
+    // vault-edge-exec.sh fetches through fetch-secrets.sh.
+    expect(script('vault-edge-exec.sh')).toContain('exec sh "$FETCH"')
+    expect(readFileSync(join(K8S_DIR, 'examples/node-app/vault-edge-client.mjs'), 'utf8')).toContain("DEFAULT_TOKEN_FILE = '/var/run/secrets/vault-edge/token'")
   })
 
   it('carry no API-server token, except the job that requests tokens from the API server', () => {
@@ -135,7 +147,8 @@ describe('pods that talk to vault-edge', () => {
       const spec = podSpecOf(doc)
       for (const container of allContainers(spec)) {
         const env = envOf(container)
-        for (const path of [env.VAULT_EDGE_OUTPUT, env.VAULT_EDGE_WORK_DIR].filter((value): value is string => value !== undefined)) {
+        const listed = env.VAULT_EDGE_OUTPUTS_FILE === undefined ? [] : outputLines(mountedFile(documents, doc, container, env.VAULT_EDGE_OUTPUTS_FILE)!).map((line) => line.destination)
+        for (const path of [env.VAULT_EDGE_OUTPUT, env.VAULT_EDGE_WORK_DIR, ...listed].filter((value): value is string => value !== undefined)) {
           const mount = container.volumeMounts.find((candidate: any) => path === candidate.mountPath || path.startsWith(`${candidate.mountPath}/`))
           const volume = spec.volumes.find((candidate: any) => candidate.name === mount?.name)
           expect(volume?.emptyDir?.medium, `${label(doc)} ${container.name} ${path}`).toBe('Memory')
@@ -143,12 +156,12 @@ describe('pods that talk to vault-edge', () => {
         }
       }
     }
-    expect(checked).toBeGreaterThanOrEqual(4)
+    expect(checked).toBeGreaterThanOrEqual(8)
   })
 
   it('source the file the init container writes, from the volume they share', () => {
-    const initPods = withPods.filter((doc) => ours(doc) && podSpecOf(doc).initContainers?.length)
-    expect(initPods.length).toBeGreaterThanOrEqual(3)
+    const initPods = withPods.filter((doc) => ours(doc) && envOf(podSpecOf(doc).initContainers?.[0] ?? {}).VAULT_EDGE_OUTPUT)
+    expect(initPods.length).toBeGreaterThanOrEqual(2)
     for (const doc of initPods) {
       const spec = podSpecOf(doc)
       const [init] = spec.initContainers
@@ -175,14 +188,14 @@ describe('pods that talk to vault-edge', () => {
         }
       }
     }
-    expect(checked).toBe(5)
+    expect(checked).toBe(6)
   })
 
   it('run the Node example files byte for byte', () => {
     const doc = findDocument(documents, 'k8s/examples/node-app/deployment.yaml', 'Deployment')
     const container = podSpecOf(doc).containers[0]
     expect(container.command).toEqual(['node', '/app/app.mjs'])
-    for (const file of ['app.mjs', 'fetch-secrets.mjs']) {
+    for (const file of ['app.mjs', 'vault-edge-client.mjs']) {
       expect(mountedFile(documents, doc, container, `/app/${file}`), file).toBe(readFileSync(join(K8S_DIR, 'examples/node-app', file), 'utf8'))
     }
   })
@@ -309,15 +322,51 @@ describe('the seed scenarios and their vault-edge equivalents (k8s/migration/)',
     expect(mountedFile(documents, after, init, envOf(init).VAULT_EDGE_TEMPLATE_FILE!)).toBe(templates.body.data['config.ctmpl'])
   })
 
-  it('CSI: the bundle request maps every SecretProviderClass object to its path and key', () => {
+  it('CSI: one output per SecretProviderClass object, at the file the CSI volume had, with its mode', () => {
     const spc = findDocument(documents, 'k8s/migration/csi/before.yaml', 'SecretProviderClass')
     const parameters = vaultCsiParameters.parse(spc.body.spec.parameters)
     const objects = vaultCsiObjects.parse(parseYaml(parameters.objects))
+    const before = findDocument(documents, 'k8s/migration/csi/before.yaml', 'Deployment')
+    const csiMount = podSpecOf(before).containers[0].volumeMounts[0].mountPath
     const after = findDocument(documents, 'k8s/migration/csi/after.yaml', 'Deployment')
     const init = podSpecOf(after).initContainers[0]
-    const bundle = JSON.parse(mountedFile(documents, after, init, envOf(init).VAULT_EDGE_BUNDLE_FILE!)!)
-    const mapped = bundle.secrets.flatMap((entry: any) => Object.entries(entry.keys).map(([name, key]) => ({ objectName: name, secretPath: entry.path, secretKey: key })))
-    expect(mapped).toEqual(objects)
+    const outputs = outputLines(mountedFile(documents, after, init, envOf(init).VAULT_EDGE_OUTPUTS_FILE!)!)
+    expect(outputs).toEqual(
+      objects.map((object) => ({
+        source: object.secretPath,
+        destination: `${csiMount}/${object.objectName}`,
+        // The Vault provider's default filePermission is 0644.
+        options: { format: 'raw', key: object.secretKey, mode: `0${(object.filePermission ?? 0o644).toString(8)}` },
+      })),
+    )
+    // The app reads them where it did, from the volume the init container fills.
+    const app = podSpecOf(after).containers[0]
+    expect(app.command).toBeUndefined()
+    expect(app.volumeMounts).toEqual([{ name: 'secrets-store', mountPath: csiMount, readOnly: true }])
+  })
+
+  it('Agent Injector with two files: the same templates, files, modes, and the SIGHUP its command sent', () => {
+    const before = findDocument(documents, 'k8s/migration/agent-injector-files/before.yaml', 'Deployment')
+    const annotations = before.body.spec.template.metadata.annotations
+    const after = findDocument(documents, 'k8s/migration/agent-injector-files/after.yaml', 'Deployment')
+    const app = podSpecOf(after).containers[0]
+    const env = envOf(app)
+    const outputs = outputLines(mountedFile(documents, after, app, env.VAULT_EDGE_OUTPUTS_FILE!)!)
+    const names = Object.keys(annotations).flatMap((key) => /^vault\.hashicorp\.com\/agent-inject-secret-(.+)$/.exec(key)?.slice(1) ?? [])
+    expect(names).toEqual(['db', 'api-key'])
+    expect(outputs.map((output) => output.destination)).toEqual(names.map((name) => `/vault/secrets/${name}`))
+    names.forEach((name, index) => {
+      const output = outputs[index]!
+      expect(output.source).toMatch(/^template:/)
+      expect(mountedFile(documents, after, app, output.source.slice('template:'.length)), name).toBe(annotations[`vault.hashicorp.com/agent-inject-template-${name}`])
+      expect(output.options, name).toEqual({ mode: annotations[`vault.hashicorp.com/agent-inject-perms-${name}`] })
+      expect(annotations[`vault.hashicorp.com/agent-inject-command-${name}`]).toContain('kill -HUP')
+    })
+    expect(env).toMatchObject({ VAULT_EDGE_ON_CHANGE: 'signal', VAULT_EDGE_RELOAD_SIGNAL: 'HUP' })
+    expect(Number(env.VAULT_EDGE_REFRESH_SECONDS)).toBeGreaterThan(0)
+    expect(app.command.slice(0, 2)).toEqual(['/bin/sh', '/opt/vault-edge/vault-edge-exec.sh'])
+    expect(app.command.slice(2)).toEqual(podSpecOf(before).containers[0].command)
+    expect(podSpecOf(after).shareProcessNamespace).toBeUndefined()
   })
 
   it('ESO: the ExternalSecret keeps its data mapping; only the store it names changes', () => {

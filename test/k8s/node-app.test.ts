@@ -45,7 +45,7 @@ describe.each([
   it('fetches the secret at start-up with the projected token and serves with it', async () => {
     const { file } = await writePodToken(join(dir.path, `${slug}-ok`), issuerUrl)
     const port = await getFreePort()
-    const app = startApp(node, { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_TOKEN_FILE: file, PORT: String(port), HOST: '127.0.0.1' })
+    const app = startApp(node, { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_ALLOW_HTTP: '1', VAULT_EDGE_TOKEN_FILE: file, PORT: String(port), HOST: '127.0.0.1' })
     try {
       await eventually(() => (app.output().includes('listening') ? true : undefined), 20_000, 'the app to listen')
       expect(app.output()).toContain('with 2 secret keys (password, username)')
@@ -57,26 +57,27 @@ describe.each([
     }
   })
 
-  it('returns the values exactly as stored from fetchSecrets()', async () => {
+  it('returns the values exactly as stored from getSecret() and fetchSecrets()', async () => {
     const { file } = await writePodToken(join(dir.path, `${slug}-values`), issuerUrl)
-    const program = `import { fetchSecrets } from ${JSON.stringify(join(APP_DIR, 'fetch-secrets.mjs'))}
-const secrets = await fetchSecrets({ path: 'secret/data/myapp/config' })
-process.stdout.write(JSON.stringify(secrets))`
-    const result = spawnSync(node, ['--input-type=module', '-e', program], { encoding: 'utf8', env: { VAULT_EDGE_URL: broker.url, VAULT_EDGE_TOKEN_FILE: file } })
+    const program = `import { fetchSecrets, getSecret } from ${JSON.stringify(join(APP_DIR, 'vault-edge-client.mjs'))}
+const secrets = await getSecret('secret/data/myapp/config')
+const again = await fetchSecrets({ path: 'secret/data/myapp/config' })
+process.stdout.write(JSON.stringify([secrets, again]))`
+    const result = spawnSync(node, ['--input-type=module', '-e', program], { encoding: 'utf8', env: { VAULT_EDGE_URL: broker.url, VAULT_EDGE_ALLOW_HTTP: '1', VAULT_EDGE_TOKEN_FILE: file } })
     expect(result.status, result.stderr).toBe(0)
-    expect(JSON.parse(result.stdout)).toEqual(DEMO_SECRET)
+    expect(JSON.parse(result.stdout)).toEqual([DEMO_SECRET, DEMO_SECRET])
   })
 
   it('does not start when the broker refuses it, and says why without the token', async () => {
     const { file, token } = await writePodToken(join(dir.path, `${slug}-denied`), issuerUrl, { namespace: 'other' })
-    const app = startApp(node, { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_TOKEN_FILE: file, PORT: '0' })
+    const app = startApp(node, { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_ALLOW_HTTP: '1', VAULT_EDGE_TOKEN_FILE: file, PORT: '0' })
     expect(await app.exited).toBe(1)
     expect(app.output()).toMatch(/myapp: cannot start without secrets: vault-edge answered 403 for secret\/data\/myapp\/config: forbidden .*\[request [\w-]+\]/)
     expect(app.output()).not.toContain(token)
   })
 
   it('does not start without its token file, and names the path', async () => {
-    const app = startApp(node, { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_TOKEN_FILE: join(dir.path, 'missing', 'token') })
+    const app = startApp(node, { ...envOf(container), VAULT_EDGE_URL: broker.url, VAULT_EDGE_ALLOW_HTTP: '1', VAULT_EDGE_TOKEN_FILE: join(dir.path, 'missing', 'token') })
     expect(await app.exited).toBe(1)
     expect(app.output()).toMatch(/cannot read the ServiceAccount token at .*missing\/token \(ENOENT\)/)
   })
