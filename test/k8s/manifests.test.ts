@@ -380,7 +380,7 @@ describe('the seed scenarios and their vault-edge equivalents (k8s/migration/)',
     const vault = findDocument(documents, 'k8s/migration/eso/before.yaml', 'ClusterSecretStore').body.spec.provider.vault
     const webhook = findDocument(documents, 'k8s/migration/eso/after.yaml', 'ClusterSecretStore').body.spec.provider.webhook
     expect(vault).toMatchObject({ path: 'secret', version: 'v2' })
-    expect(webhook.url).toMatch(/^http:\/\/vault-edge\.vault-edge\.svc\.cluster\.local:8787\/v1\/secrets\/secret\/data\/\{\{ \.remoteRef\.key \}\}\?format=json$/)
+    expect(webhook.url).toMatch(/^https:\/\/vault-edge\.vault-edge\.svc\.cluster\.local\/v1\/secrets\/secret\/data\/\{\{ \.remoteRef\.key \}\}\?format=json$/)
     expect(webhook.result).toEqual({ jsonPath: '$.{{ .remoteRef.property }}' })
     expect(webhook.headers.Authorization).toBe('Bearer {{ .auth.token }}')
     expect(webhook.secrets).toEqual([{ name: 'auth', secretRef: { name: 'vault-edge-eso-token', namespace: 'external-secrets' } }])

@@ -11,7 +11,7 @@ const id = (doc: K8sDocument) => `${doc.kind} ${doc.namespace ?? '(cluster)'}/${
 
 describe('k8s/overlays', () => {
   it('has one overlay per way of running', () => {
-    expect(overlays).toEqual(['agent-injector', 'broker', 'csi', 'eso', 'exec-wrapper', 'init-container', 'node-app'])
+    expect(overlays).toEqual(['agent-injector', 'agent-injector-files', 'broker', 'csi', 'eso', 'exec-wrapper', 'init-container', 'kubernetes-auth', 'node-app'])
   })
 
   describe.each(overlays)('%s', (name) => {

@@ -279,7 +279,7 @@ describe('the broker as k8s/broker/vault-edge.yaml runs it, on the Vault that se
       for (const { secretKey, remoteRef } of externalSecret.spec.data) {
         // ESO (pkg/common/webhook): the URL is rendered with query-escaped remoteRef values,
         // headers and the JSONPath with the raw ones.
-        const url = goTemplate(store.url, { remoteRef: mapValues(remoteRef, goQueryEscape), ...secrets }).replace('http://vault-edge.vault-edge.svc.cluster.local:8787', broker.url)
+        const url = goTemplate(store.url, { remoteRef: mapValues(remoteRef, goQueryEscape), ...secrets }).replace('https://vault-edge.vault-edge.svc.cluster.local', broker.url)
         expect(url).toContain('/v1/secrets/secret/data/myapp%2Fconfig?format=json')
         const headers = mapValues(store.headers, (value: string) => goTemplate(value, { remoteRef, ...secrets }))
         const response = await fetch(url, { method: store.method, headers })
