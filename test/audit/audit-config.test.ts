@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from '../../src/config.ts'
 
-const base = { clusters: [{ name: 'c', issuer: 'https://issuer.example', audiences: ['vault-edge'] }], vault: { address: 'https://vault.example:8200' } }
+const base = { clusters: [{ name: 'c', issuer: 'https://issuer.example', audiences: ['vault-edge'] }], vault: { address: 'https://vault.example:8200' }, rules: [{ role: 'r', paths: ['secret/*'] }] }
 const issuesOf = (extra: Record<string, unknown>) => {
   try {
     parseConfig(JSON.stringify({ ...base, ...extra }))
@@ -30,7 +30,7 @@ describe('audit and limits config', () => {
 
   it('refuses audit.required without a sink, a header name that is not one, and unknown fields', () => {
     expect(issuesOf({ audit: { required: true } })).toEqual(['BROKER_CONFIG.audit.required: required needs a sink (stdout cannot refuse)'])
-    expect(issuesOf({ audit: { sink: { url: 'https://logs.example/in', header: 'Bad Header:' } } })).toEqual(['BROKER_CONFIG.audit.sink.header: invalid format'])
+    expect(issuesOf({ audit: { sink: { url: 'https://logs.example/in', header: 'Bad Header:' } } })).toEqual(['BROKER_CONFIG.audit.sink.header: an HTTP header name'])
     expect(issuesOf({ audit: { sink: { url: 'https://logs.example/in', token: 'hunter2' } } })).toEqual(['BROKER_CONFIG.audit.sink: unknown field token'])
     expect(issuesOf({ limits: { failedAuth: { perAddress: 0 } } })).toEqual(['BROKER_CONFIG.limits.failedAuth.perAddress: too small'])
   })

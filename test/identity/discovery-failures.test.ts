@@ -26,7 +26,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 async function failureLogged(cluster: Record<string, unknown>): Promise<{ url: string; reason: string; msg: string }> {
   const log = createRawLogger()
-  const [config] = parseConfig(JSON.stringify({ clusters: [{ name: 'c', audiences: ['vault-edge'], ...cluster }], vault: { address: 'http://127.0.0.1:9' } })).clusters
+  const [config] = parseConfig(JSON.stringify({ clusters: [{ name: 'c', audiences: ['vault-edge'], ...cluster }], vault: { address: 'http://127.0.0.1:9' }, rules: [{ role: 'r', paths: ['secret/*'] }] })).clusters
   const keys = createClusterKeys(globalThis.fetch, await createTestCache(), { log })(config!)
   const jws = { token: 'h.p.s', encodedHeader: 'h', encodedPayload: 'p', signature: 's', header: {}, payload: {} }
   await expect(keys.candidateKeys({ alg: 'RS256', kid: 'k' }, jws)).rejects.toBeDefined()

@@ -12,6 +12,7 @@ const config = (vault: Record<string, unknown> = {}, cluster: Record<string, unk
     JSON.stringify({
       clusters: [{ name: 'prod', issuer: 'https://issuer.example', audiences: ['vault-edge'], ...cluster }],
       vault: { address: 'https://vault.example:8200', ...vault },
+      rules: [{ role: 'r', paths: ['secret/*'] }],
     }),
   )
 
@@ -132,7 +133,7 @@ describe('settings that cannot work where they are set stop the start, each name
   })
 
   it('refuses a binding name that is not an identifier', () => {
-    expect(issuesOf(() => config({ binding: 'not a name' }))).toEqual(['BROKER_CONFIG.vault.binding: invalid format'])
+    expect(issuesOf(() => config({ binding: 'not a name' }))).toEqual(['BROKER_CONFIG.vault.binding: a Worker binding name'])
   })
 })
 
