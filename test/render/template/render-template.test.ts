@@ -179,13 +179,13 @@ describe('templates', () => {
 
 describe('templates outside the subset, or not valid', () => {
   it.each([
-    ['{{ template "x" }}', '{{template}}'],
-    ['{{ define "x" }}y{{ end }}', '{{define}}'],
-    ['{{ block "x" . }}y{{ end }}', '{{block}}'],
+    ['{{ env "HOME" }}', 'the broker’s own environment'],
+    ['{{ file "/etc/passwd" }}', 'disk'],
+    ['{{ sockaddr "GetPrivateIP" }}', '"sockaddr"'],
+    ['{{ timestamp }}', '"timestamp"'],
     ['{{ with pkiCert "pki/issue/app" "common_name=a" }}{{ .Cert }}{{ end }}', '"pkiCert"'],
     ['{{ key "service/x" }}', '"key"'],
-    ['{{ printf "%s" "x" }}', '"printf"'],
-    ['{{ toYAML . }}', '"toYAML"'],
+    ['{{ sprig_env "HOME" }}', '"sprig_env"'],
     ['{{ secret "pki/issue/app" "common_name=a.example.com" }}', 'write parameters'],
     ['{{ $p := "kv/x" }}{{ secret $p }}', 'not a string literal'],
     ['{{ "kv/x" | secret }}', 'not a string literal'],
@@ -199,7 +199,7 @@ describe('templates outside the subset, or not valid', () => {
   })
 
   it('uses template_unsupported for syntax Vault Agent accepts', () => {
-    for (const source of ['{{ template "x" }}', '{{ pkiCert "a" }}', '{{ secret "a" "k=v" }}']) {
+    for (const source of ['{{ env "X" }}', '{{ pkiCert "a" }}', '{{ secret "a" "k=v" }}']) {
       expect(errorOf(() => parseTemplate(source)).code).toBe('template_unsupported')
     }
   })
