@@ -7,6 +7,8 @@ import type { AppEnv } from '../app-env.ts'
 import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
 import { listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../render/template/index.ts'
+import { mayNeedKvV2Data, shimKvV2Path, type MountInfo } from '../render/template/kv-v2-path.ts'
+import type { Context } from 'hono'
 import { readJson, readText } from './read-body.ts'
 import { buildSecretRequest, wantsRefresh } from './secret-request.ts'
 
@@ -22,9 +24,11 @@ export const renderRoutes = new Hono<AppEnv>().post('/', async (c) => {
   const paths = listSecretPaths(template)
   if (paths.length > MAX_TEMPLATE_SECRETS) throw badRequest(`A template may read at most ${MAX_TEMPLATE_SECRETS} secrets.`, 'invalid_body')
 
-  // Rules first, for every path, so a denied path costs no Vault call for the others.
-  const requests = paths.map((path) => buildSecretRequest(c, validateSecretPath(path), { method: 'GET', refresh: wantsRefresh(c) }).request)
   const { broker } = c.get('services')
+  // KV v2 paths written without data/ are rewritten as Vault Agent does (kv-v2-path.ts).
+  const apiPaths = await Promise.all(paths.map((path) => agentApiPath(c, path)))
+  // Rules first, for every path, so a denied path costs no Vault call for the others.
+  const requests = apiPaths.map((path) => buildSecretRequest(c, validateSecretPath(path), { method: 'GET', refresh: wantsRefresh(c) }).request)
   const results = await Promise.all(requests.map((request) => broker.getSecret(request)))
   const secrets = new Map<string, VaultSecretResponse>(paths.map((path, index) => [path, results[index]!.read.secret]))
 
@@ -34,3 +38,30 @@ export const renderRoutes = new Hono<AppEnv>().post('/', async (c) => {
   c.header('Content-Type', 'text/plain; charset=utf-8')
   return c.body(renderTemplate(template, secrets))
 })
+
+/**
+ * Asks Vault for the mount of `path` (sys/internal/ui/mounts, readable with any token that may
+ * read under the mount; cached like any read) with the role the rules give the path as written,
+ * or with `data/` inserted after its first segment. A failed lookup keeps the path, as the Agent does.
+ */
+async function agentApiPath(c: Context<AppEnv>, path: string): Promise<string> {
+  if (!mayNeedKvV2Data(path)) return path
+  const [first, ...rest] = path.split('/')
+  const candidates = [`${first}/data/${rest.join('/')}`, path]
+  let request
+  for (const candidate of candidates) {
+    try {
+      request = buildSecretRequest(c, validateSecretPath(candidate), { method: 'GET' }).request
+      break
+    } catch {
+      // Not allowed as this spelling; the read below reports the rules' answer for the real path.
+    }
+  }
+  if (!request) return path
+  try {
+    const result = await c.get('services').broker.getSecret({ ...request, path: `sys/internal/ui/mounts/${path}` })
+    return shimKvV2Path(path, result.read.secret.data as MountInfo | undefined)
+  } catch {
+    return path
+  }
+}

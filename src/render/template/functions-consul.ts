@@ -178,7 +178,8 @@ function arithmetic(name: Operation): TemplateFunction {
 
 /** cases.Title(language.Und, cases.NoLower): the first letter of each word upper-cased. */
 function toTitle(text: string): string {
-  return text.replace(/(^|[^\p{L}\p{M}\p{N}_'’])(\p{L})/gu, (_, before: string, letter: string) => before + letter.toUpperCase())
+  // A word's first letter, even after leading digits ("31m" → "31M"); `_` and `'` join words.
+  return text.replace(/(^|[^\p{L}\p{M}\p{N}_'’])([\p{N}_]*)(\p{L})/gu, (_, before: string, digits: string, letter: string) => before + digits + letter.toUpperCase())
 }
 
 export const CONSUL_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {

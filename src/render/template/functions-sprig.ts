@@ -151,7 +151,14 @@ export const SPRIG_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
   }),
   trimPrefix: fixed(2, ([prefix, s]) => (stringArg(s).startsWith(stringArg(prefix)) ? stringArg(s).slice(stringArg(prefix).length) : stringArg(s))),
   trimSuffix: fixed(2, ([suffix, s]) => (stringArg(suffix) !== '' && stringArg(s).endsWith(stringArg(suffix)) ? stringArg(s).slice(0, -stringArg(suffix).length) : stringArg(s))),
-  nospace: fixed(1, ([s]) => stringArg(s).replace(/[\s\u0085]/gu, '')),
+  // goutils.DeleteWhiteSpace works on bytes: it drops ASCII spaces and the bytes 0x85 and 0xA0,
+  // and turns every other byte into the character with that number (non-ASCII text comes out as
+  // Latin-1 mojibake, exactly as in Vault Agent).
+  nospace: fixed(1, ([s]) => {
+    let out = ''
+    for (const byte of utf8.encode(stringArg(s))) if (!(byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0)) out += String.fromCharCode(byte)
+    return out
+  }),
   repeat: fixed(2, ([count, s]) => {
     const times = intArg(count)
     if (times < 0) fail('strings: negative Repeat count')

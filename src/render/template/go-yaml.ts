@@ -187,7 +187,7 @@ class Writer {
   }
   /** libyaml's write_indent: a line break unless one was just written, then the indentation. */
   newline(indent: number): void {
-    if (this.column !== 0 || !this.out.endsWith('\n')) this.out += '\n'
+    if (this.column !== 0) this.out += '\n'
     this.out += ' '.repeat(indent)
     this.column = indent
   }
@@ -252,9 +252,12 @@ function writeScalar(writer: Writer, value: string, indent: number, simpleKey: b
   if (style === 'double') {
     writer.write('"')
     let spaces = false
+    // yaml.v2 tests for a BOM at the start of the value, not at each character: after a leading
+    // BOM every character is escaped.
+    const leadingBom = value.startsWith('\ufeff')
     chars.forEach((char, i) => {
       const code = char.codePointAt(0)!
-      if (!isPrintable(char) || code === 0xfeff || isBreak(char) || char === '"' || char === '\\') {
+      if (leadingBom || !isPrintable(char) || isBreak(char) || char === '"' || char === '\\') {
         const short = DOUBLE_ESCAPES[char]
         if (short) writer.write(`\\${short}`)
         else if (code <= 0xff) writer.write(`\\x${code.toString(16).toUpperCase().padStart(2, '0')}`)
@@ -281,6 +284,8 @@ function writeScalar(writer: Writer, value: string, indent: number, simpleKey: b
   if (!isBreak(chars[last])) hints += '-'
   else if (last === 0 || isBreak(chars[last - 1])) hints += '+'
   writer.write(`|${hints}`)
+  writer.out += '\n'
+  writer.column = 0
   let breaks = true
   for (const char of chars) {
     if (isBreak(char)) {
@@ -380,6 +385,7 @@ function emitLeaf(writer: Writer, value: GoValue, indent: number): void {
   if (value instanceof SecretValue) return emitValue(writer, Object.fromEntries(SecretValue.FIELDS.map((name) => [name, value.field(name)])), indent, 'top')
   const scalar = scalarText(value)
   if (scalar !== undefined) return writer.write(scalar)
-  if (typeof value === 'string') return writeScalar(writer, value, indent, false)
+  // A scalar that is the whole document still folds and indents its block at two spaces.
+  if (typeof value === 'string') return writeScalar(writer, value, indent === 0 ? BEST_INDENT : indent, false)
   writer.write(Array.isArray(value) ? '[]' : '{}')
 }
