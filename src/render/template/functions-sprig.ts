@@ -153,11 +153,17 @@ export const SPRIG_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
   trimSuffix: fixed(2, ([suffix, s]) => (stringArg(suffix) !== '' && stringArg(s).endsWith(stringArg(suffix)) ? stringArg(s).slice(0, -stringArg(suffix).length) : stringArg(s))),
   // goutils.DeleteWhiteSpace works on bytes: it drops ASCII spaces and the bytes 0x85 and 0xA0,
   // and turns every other byte into the character with that number (non-ASCII text comes out as
-  // Latin-1 mojibake, exactly as in Vault Agent).
+  // Latin-1 mojibake, exactly as in Vault Agent) — unless it dropped nothing: then the text is kept.
   nospace: fixed(1, ([s]) => {
+    const bytes = utf8.encode(stringArg(s))
     let out = ''
-    for (const byte of utf8.encode(stringArg(s))) if (!(byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0)) out += String.fromCharCode(byte)
-    return out
+    let kept = 0
+    for (const byte of bytes) {
+      if (byte === 0x20 || (byte >= 0x09 && byte <= 0x0d) || byte === 0x85 || byte === 0xa0) continue
+      out += String.fromCharCode(byte)
+      kept++
+    }
+    return kept === bytes.length ? stringArg(s) : out
   }),
   repeat: fixed(2, ([count, s]) => {
     const times = intArg(count)
