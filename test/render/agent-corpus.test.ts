@@ -16,6 +16,8 @@ import { enableSecrets, openBaoRequest, putKv2, writeJwtRole, writePolicy } from
 
 interface Corpus {
   secrets: Record<string, Record<string, unknown>>
+  /** KV v2 data as JSON text, for numbers JSON.parse would respell (-0, 1.0, 1e3). */
+  rawSecrets: Record<string, string>
   kv1: Record<string, Record<string, unknown>>
   templates: Array<{ name: string; template: string }>
   expected400: Array<{ name: string; template: string; code: string; reason: string }>
@@ -79,6 +81,14 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'vault-edge-agent-corpus-'))
   await enableSecrets(openbao, 'kv1', 'kv', { version: '1' })
   for (const [path, data] of Object.entries(corpus.secrets)) await putKv2(openbao, path, data)
+  for (const [path, text] of Object.entries(corpus.rawSecrets)) {
+    const response = await fetch(`${openbao.address}/v1/secret/data/${path}`, {
+      method: 'POST',
+      headers: { 'X-Vault-Token': openbao.rootToken, 'Content-Type': 'application/json' },
+      body: `{"data": ${text}}`,
+    })
+    expect(response.status).toBe(200)
+  }
   for (const [path, data] of Object.entries(corpus.kv1)) await openBaoRequest(openbao, 'POST', `kv1/${path}`, data)
   await writePolicy(openbao, 'corpus-read', POLICY)
   await writeJwtRole(openbao, { name: 'corpus', audience: BROKER_AUDIENCE, namespace: 'demo', serviceAccount: 'corpus', policies: ['corpus-read'] })
