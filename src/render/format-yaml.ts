@@ -11,6 +11,7 @@
 //   indentation), the chomping indicator from its trailing newlines, and double quotes otherwise;
 // - numbers keep Vault's spelling (`-0`, `1.0`, big integers); exponents get the dot and sign
 //   YAML 1.1 needs to read them as numbers (`1e3` → `1.0e+3`).
+import { parse } from 'yaml'
 import { escapeYamlDoubleQuoted, isYamlBlockSafe } from './yaml-escapes.ts'
 
 // Keys stay plain only when both schemas read them back as the same string (not `y`, `No`,
@@ -63,7 +64,8 @@ function writeLiteralBlock(lines: string[], head: string, value: string, indent:
 }
 
 function formatKey(key: string): string {
-  const plain = PLAIN_KEY.test(key) && !YAML_1_1_WORDS.has(key.toLowerCase())
+  // The parse checks catch what the pattern lets through, such as `e0` (a float to `yaml`'s 1.1 schema).
+  const plain = PLAIN_KEY.test(key) && !YAML_1_1_WORDS.has(key.toLowerCase()) && parse(key, { version: '1.1' }) === key && parse(key, { version: '1.2' }) === key
   return plain ? key : `"${escapeYamlDoubleQuoted(key)}"`
 }
 

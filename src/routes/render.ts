@@ -6,7 +6,8 @@ import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
-import { listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../render/template/index.ts'
+import { listPkiRequests, listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../render/template/index.ts'
+import { issueTemplateCertificates, planTemplateCertificates } from './template-certificates.ts'
 import { mayNeedKvV2Data, shimKvV2Path, type MountInfo } from '../render/template/kv-v2-path.ts'
 import type { Context } from 'hono'
 import { readJson, readText } from './read-body.ts'
@@ -22,21 +23,23 @@ export const renderRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (source.trim() === '') throw badRequest('The template is empty.', 'invalid_body')
   const template = parseTemplate(source)
   const paths = listSecretPaths(template)
-  if (paths.length > MAX_TEMPLATE_SECRETS) throw badRequest(`A template may read at most ${MAX_TEMPLATE_SECRETS} secrets.`, 'invalid_body')
+  const pkiRequests = listPkiRequests(template)
+  if (paths.length + pkiRequests.length > MAX_TEMPLATE_SECRETS) throw badRequest(`A template may read at most ${MAX_TEMPLATE_SECRETS} secrets and certificates.`, 'invalid_body')
 
   const { broker } = c.get('services')
   // KV v2 paths written without data/ are rewritten as Vault Agent does (kv-v2-path.ts).
   const apiPaths = await Promise.all(paths.map((path) => agentApiPath(c, path)))
   // Rules first, for every path, so a denied path costs no Vault call for the others.
   const requests = apiPaths.map((path) => buildSecretRequest(c, validateSecretPath(path), { method: 'GET', refresh: wantsRefresh(c) }).request)
-  const results = await Promise.all(requests.map((request) => broker.getSecret(request)))
+  const plannedCertificates = planTemplateCertificates(c, pkiRequests)
+  const [results, certificates] = await Promise.all([Promise.all(requests.map((request) => broker.getSecret(request))), issueTemplateCertificates(c, plannedCertificates)])
   const secrets = new Map<string, VaultSecretResponse>(paths.map((path, index) => [path, results[index]!.read.secret]))
 
   const leaseEnds = results.map((result) => result.leaseExpiresAtMs).filter((end): end is number => end !== undefined)
   if (leaseEnds.length > 0) c.header('X-Vault-Lease-Expires', new Date(Math.min(...leaseEnds)).toISOString())
   c.header('X-Cache', results.some((result) => result.cache === 'stale') ? 'stale' : results.every((result) => result.cache === 'hit') ? 'hit' : 'miss')
   c.header('Content-Type', 'text/plain; charset=utf-8')
-  return c.body(renderTemplate(template, secrets))
+  return c.body(renderTemplate(template, secrets, certificates))
 })
 
 /**

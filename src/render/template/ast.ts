@@ -1,5 +1,6 @@
 // The parse tree of the supported subset of Go's text/template (text/template/parse/node.go).
 // Every node keeps its source span for error messages.
+import type { PkiRequest } from './pki-request.ts'
 
 export interface Span {
   pos: number
@@ -84,6 +85,8 @@ export interface Template {
   nodes: Node[]
   /** `{{define}}` and `{{block}}` bodies by name. */
   defines: Map<string, Node[]>
+  /** Every `pkiCert "path" "k=v"…` call, first appearance first. */
+  pkiRequests: PkiRequest[]
   /** Vault paths of every `secret "…"` call, normalized, first appearance first. */
   secretPaths: string[]
 }

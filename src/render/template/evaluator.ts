@@ -7,8 +7,9 @@ import type { Command, Node, Operand, Pipeline, Span, Template } from './ast.ts'
 import { FUNCTIONS } from './functions.ts'
 import { printValue } from './go-format.ts'
 import { normalizeSecretPath } from './secret-path.ts'
+import { pkiRequestKey } from './pki-request.ts'
 import { TemplateRuntimeError, templateExecutionError } from './template-errors.ts'
-import { GoNumber, SecretValue, isMap, isTrue, sortedKeys, typeName, type GoValue, type VaultSecretResponse } from './values.ts'
+import { GoNumber, PemEncoded, SecretValue, isMap, isTrue, sortedKeys, typeName, type GoValue, type VaultSecretResponse } from './values.ts'
 
 /** Rendered text beyond this is a 413: nested ranges can multiply a small secret. */
 export const MAX_TEMPLATE_OUTPUT_CHARS = 1024 * 1024
@@ -34,14 +35,15 @@ interface Variable {
   value: GoValue
 }
 
-export function execute(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>): string {
-  return new Evaluator(template, secrets).run(template.nodes)
+export function execute(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>, certificates: ReadonlyMap<string, VaultSecretResponse>): string {
+  return new Evaluator(template, secrets, certificates).run(template.nodes)
 }
 
 class Evaluator {
   private readonly source: string
   private readonly defines: ReadonlyMap<string, Node[]>
   private readonly secrets: ReadonlyMap<string, VaultSecretResponse>
+  private readonly certificates: ReadonlyMap<string, VaultSecretResponse>
   private output: string[] = []
   private callDepth = 0
   private outputChars = 0
@@ -52,10 +54,11 @@ class Evaluator {
   /** The command being evaluated, for error positions. */
   private current: Span = { pos: 0, end: 0 }
 
-  constructor(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>) {
+  constructor(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>, certificates: ReadonlyMap<string, VaultSecretResponse>) {
     this.source = template.source
     this.defines = template.defines
     this.secrets = secrets
+    this.certificates = certificates
   }
 
   run(nodes: Node[]): string {
@@ -282,7 +285,10 @@ class Evaluator {
     if (receiver === undefined) return undefined
     if (receiver === null) throw new TemplateRuntimeError(`nil pointer evaluating interface {}.${name}`)
     if (hasArgs) throw new TemplateRuntimeError(`${name} is not a method but has arguments`)
-    if (receiver instanceof SecretValue) {
+    if (receiver instanceof PemEncoded) {
+      const field = PemEncoded.FIELDS.find((candidate) => candidate === name)
+      if (field) return receiver.fields[field]
+    } else if (receiver instanceof SecretValue) {
       const field = SecretValue.FIELDS.find((candidate) => candidate === name)
       if (field) return receiver.field(field)
     } else if (isMap(receiver)) {
@@ -314,6 +320,7 @@ class Evaluator {
   private evalFunction(dot: GoValue, name: string, args: readonly Operand[], final: Final): GoValue {
     if (name === 'and' || name === 'or') return this.evalAndOr(dot, name, args, final)
     if (name === 'secret') return this.secret(args)
+    if (name === 'pkiCert') return this.pkiCert(args)
     if (name === 'executeTemplate') return this.executeTemplate(dot, args, final)
     const fn = FUNCTIONS[name]!
     const values = args.map((arg) => this.evalArg(dot, arg))
@@ -355,6 +362,14 @@ class Evaluator {
     const response = this.secrets.get(path)
     if (!response) throw new AppError(500, 'internal', 'A template secret was not read before rendering.', { logReason: `missing secret for template path ${path}` })
     return new SecretValue(response)
+  }
+
+  private pkiCert(args: readonly Operand[]): PemEncoded {
+    // The parser allows only string literals, and listed the request under this key.
+    const key = pkiRequestKey(args.map((arg) => (arg as Operand & { type: 'string' }).value))
+    const response = this.certificates.get(key)
+    if (!response) throw new AppError(500, 'internal', 'A template certificate was not issued before rendering.', { logReason: 'missing pkiCert response' })
+    return new PemEncoded(response)
   }
 
   private text(span: Span): string {

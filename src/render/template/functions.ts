@@ -1,6 +1,6 @@
 // Every function a vault-edge template may call: Go's builtins, consul-template's helpers and
-// the common Sprig functions under consul-template's `sprig_` prefix. `secret`, `and`, `or`
-// and `executeTemplate` need the evaluator (Vault data, short-circuit, named templates).
+// the common Sprig functions under consul-template's `sprig_` prefix. `secret`, `pkiCert`, `and`,
+// `or` and `executeTemplate` need the evaluator (Vault data, short-circuit, named templates).
 import type { TemplateFunction } from './function-args.ts'
 import { CONSUL_FUNCTIONS } from './functions-consul.ts'
 import { GO_FUNCTIONS } from './functions-go.ts'
@@ -15,7 +15,7 @@ export const FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
 }
 
 /** Handled by the evaluator itself. */
-export const EVALUATOR_FUNCTIONS: ReadonlySet<string> = new Set(['secret', 'and', 'or', 'executeTemplate'])
+export const EVALUATOR_FUNCTIONS: ReadonlySet<string> = new Set(['secret', 'pkiCert', 'and', 'or', 'executeTemplate'])
 
 /** Every name a template may call; anything else is template_unsupported. */
 export const SUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([...EVALUATOR_FUNCTIONS, ...Object.keys(FUNCTIONS)])

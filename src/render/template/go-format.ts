@@ -1,7 +1,7 @@
 // Text of Go values as text/template prints them (fmt.Fprint, "%v") and as encoding/json
 // marshals them for toJSON / toJSONPretty (consul-template template/funcs.go).
 import { formatFloatV } from './go-float.ts'
-import { GoNumber, NilPointer, SecretValue, isJsonNumber, isMap, jsonNumberText, sortedKeys, type GoValue } from './values.ts'
+import { GoNumber, NilPointer, PemEncoded, SecretValue, isJsonNumber, isMap, jsonNumberText, sortedKeys, type GoValue } from './values.ts'
 
 /** What `{{ value }}` writes. A nil or missing value prints `<no value>` (text/template). */
 export function printValue(value: GoValue): string {
@@ -16,6 +16,7 @@ export function formatV(value: GoValue): string {
   if (typeof value === 'boolean') return String(value)
   if (value instanceof GoNumber) return value.isFloat ? formatFloatV(value.value) : String(value.value)
   if (value instanceof NilPointer) return '<nil>'
+  if (value instanceof PemEncoded) return `{${PemEncoded.FIELDS.map((name) => value.fields[name]).join(' ')}}`
   if (value instanceof SecretValue) {
     const fields = SecretValue.FIELDS.map((name) => formatV(value.field(name)))
     return `&{${fields.join(' ')}}`
@@ -42,6 +43,7 @@ export function marshalJson(value: GoValue, options: JsonOptions, depth = 0): st
   if (typeof value === 'boolean') return String(value)
   // encoding/json writes float64 as JavaScript does (exponent below 1e-6 and from 1e21), -0 included.
   if (value instanceof GoNumber) return Object.is(value.value, -0) ? '-0' : JSON.stringify(value.value)
+  if (value instanceof PemEncoded) return marshalEntries(PemEncoded.FIELDS.map((name) => [name, value.fields[name]]), options, depth)
   if (value instanceof SecretValue) {
     const struct: Record<string, GoValue> = {}
     for (const name of SecretValue.FIELDS) struct[name] = name === 'Warnings' ? (value.response.warnings ?? null) : value.field(name)

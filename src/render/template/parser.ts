@@ -5,6 +5,7 @@ import type { Command, Node, Operand, Pipeline, Template } from './ast.ts'
 import { SUPPORTED_FUNCTIONS, unsupportedReason } from './functions.ts'
 import { lex, type Token, type TokenKind } from './lexer.ts'
 import { normalizeSecretPath } from './secret-path.ts'
+import { parsePkiRequest, type PkiRequest } from './pki-request.ts'
 import { TemplateRuntimeError, templateSyntaxError, templateUnsupported } from './template-errors.ts'
 
 /** Nested controls and parentheses; deeper than any real template, shallow enough for the stack. */
@@ -29,6 +30,7 @@ class Parser {
   private depth = 0
   private readonly secretPaths: string[] = []
   private readonly defines = new Map<string, Node[]>()
+  private readonly pkiRequests: PkiRequest[] = []
 
   constructor(source: string) {
     this.source = source
@@ -43,7 +45,7 @@ class Parser {
       if (isTerminator(node)) throw this.syntax(node.pos, `unexpected {{${node.type}}}`)
       nodes.push(node)
     }
-    return { source: this.source, nodes, defines: this.defines, secretPaths: this.secretPaths }
+    return { source: this.source, nodes, defines: this.defines, pkiRequests: this.pkiRequests, secretPaths: this.secretPaths }
   }
 
   /** `{{define "name"}}…{{end}}`, only at the top level (parse.go, parse). */
@@ -295,8 +297,29 @@ class Parser {
     return cmd
   }
 
+  /** `pkiCert "path" "k=v"…` with string literals only: issued before rendering, like secrets. */
+  private checkPkiCall(cmd: Command, stage: number): void {
+    const [first, ...args] = cmd.args
+    for (const arg of args) {
+      if (arg.type === 'identifier' && arg.name === 'pkiCert') throw templateUnsupported(this.source, arg.pos, '`pkiCert` as an argument (wrap it in parentheses)')
+    }
+    if (first?.type !== 'identifier' || first.name !== 'pkiCert') return
+    if (stage > 0 || args.length === 0 || args.some((arg) => arg.type !== 'string')) {
+      throw templateUnsupported(this.source, first.pos, '`pkiCert` with arguments that are not string literals')
+    }
+    let request: PkiRequest
+    try {
+      request = parsePkiRequest(args.map((arg) => (arg as Operand & { type: 'string' }).value))
+    } catch (error) {
+      if (error instanceof TemplateRuntimeError) throw this.syntax(args[0]!.pos, error.message)
+      throw error
+    }
+    if (!this.pkiRequests.some((known) => known.key === request.key)) this.pkiRequests.push(request)
+  }
+
   /** Only `secret "literal path"` is rendered: paths must be known before any Vault read. */
   private checkSecretCall(cmd: Command, stage: number): void {
+    this.checkPkiCall(cmd, stage)
     const [first, ...args] = cmd.args
     for (const arg of args) {
       if (arg.type === 'identifier' && arg.name === 'secret') throw templateUnsupported(this.source, arg.pos, '`secret` as an argument (wrap it in parentheses)')

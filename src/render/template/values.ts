@@ -79,6 +79,20 @@ export class SecretValue {
   }
 }
 
+/**
+ * consul-template's dependency.PemEncoded, what `pkiCert` returns: the certificate, key and
+ * issuing CA of Vault's PKI issue response, each PEM-encoded again by Go (so ending in a newline).
+ */
+export class PemEncoded {
+  static readonly FIELDS = ['Cert', 'Key', 'CA'] as const
+  readonly fields: Record<(typeof PemEncoded.FIELDS)[number], string>
+  constructor(response: VaultSecretResponse) {
+    const data = response.data ?? {}
+    const pem = (value: unknown) => (typeof value === 'string' && value !== '' ? `${value.replace(/\n+$/, '')}\n` : '')
+    this.fields = { Cert: pem(data.certificate), Key: pem(data.private_key), CA: pem(data.issuing_ca) }
+  }
+}
+
 export interface GoMap {
   [key: string]: GoValue
 }
@@ -92,7 +106,7 @@ export interface RawJsonNumber {
 }
 
 /** JSON data (numbers being json.Number), Go numbers, and the secret struct. */
-export type GoValue = undefined | null | string | number | boolean | RawJsonNumber | GoNumber | NilPointer | SecretValue | GoValue[] | GoMap
+export type GoValue = undefined | null | string | number | boolean | RawJsonNumber | GoNumber | NilPointer | SecretValue | PemEncoded | GoValue[] | GoMap
 
 export const isRawJsonNumber = (value: unknown): value is RawJsonNumber =>
   typeof value === 'object' && value !== null && typeof (value as { rawJSON?: unknown }).rawJSON === 'string' && Object.keys(value).length === 1
@@ -107,13 +121,14 @@ export const isMap = (value: GoValue): value is GoMap =>
   !(value instanceof GoNumber) &&
   !(value instanceof NilPointer) &&
   !(value instanceof SecretValue) &&
+  !(value instanceof PemEncoded) &&
   !isRawJsonNumber(value)
 
 /** json.Number's text, as Vault wrote it. */
 export const jsonNumberText = (value: number | RawJsonNumber): string => (typeof value === 'number' ? JSON.stringify(value) : value.rawJSON)
 
 /** Go's reflect kinds, as eq and error messages need them. */
-export type GoKind = 'invalid' | 'nil' | 'string' | 'bool' | 'int' | 'uint' | 'float' | 'map' | 'slice' | 'struct pointer' | 'nil pointer'
+export type GoKind = 'invalid' | 'nil' | 'string' | 'bool' | 'int' | 'uint' | 'float' | 'map' | 'slice' | 'struct' | 'struct pointer' | 'nil pointer'
 
 export function kindOf(value: GoValue): GoKind {
   if (value === undefined) return 'invalid'
@@ -123,6 +138,7 @@ export function kindOf(value: GoValue): GoKind {
   if (value instanceof GoNumber) return value.isFloat ? 'float' : value.type === 'uint8' ? 'uint' : 'int'
   if (value instanceof NilPointer) return 'nil pointer'
   if (value instanceof SecretValue) return 'struct pointer'
+  if (value instanceof PemEncoded) return 'struct'
   return Array.isArray(value) ? 'slice' : 'map'
 }
 
@@ -135,6 +151,7 @@ export function typeName(value: GoValue): string {
   if (value instanceof GoNumber) return value.type
   if (value instanceof NilPointer) return value.typeName
   if (value instanceof SecretValue) return '*dependency.Secret'
+  if (value instanceof PemEncoded) return 'dependency.PemEncoded'
   if (Array.isArray(value)) return isStringSlice(value) ? '[]string' : '[]interface {}'
   return 'map[string]interface {}'
 }
@@ -147,7 +164,7 @@ export function isTrue(value: GoValue): boolean {
   if (typeof value === 'boolean') return value
   if (value instanceof GoNumber) return value.value !== 0
   if (value instanceof NilPointer) return false
-  if (value instanceof SecretValue) return true
+  if (value instanceof SecretValue || value instanceof PemEncoded) return true
   return Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0
 }
 

@@ -183,7 +183,7 @@ describe('templates outside the subset, or not valid', () => {
     ['{{ file "/etc/passwd" }}', 'disk'],
     ['{{ sockaddr "GetPrivateIP" }}', '"sockaddr"'],
     ['{{ timestamp }}', '"timestamp"'],
-    ['{{ with pkiCert "pki/issue/app" "common_name=a" }}{{ .Cert }}{{ end }}', '"pkiCert"'],
+    ['{{ $cn := "common_name=a" }}{{ with pkiCert "pki/issue/app" $cn }}{{ .Cert }}{{ end }}', '`pkiCert` with arguments that are not string literals'],
     ['{{ key "service/x" }}', '"key"'],
     ['{{ sprig_env "HOME" }}', '"sprig_env"'],
     ['{{ secret "pki/issue/app" "common_name=a.example.com" }}', 'write parameters'],
@@ -199,7 +199,7 @@ describe('templates outside the subset, or not valid', () => {
   })
 
   it('uses template_unsupported for syntax Vault Agent accepts', () => {
-    for (const source of ['{{ env "X" }}', '{{ pkiCert "a" }}', '{{ secret "a" "k=v" }}']) {
+    for (const source of ['{{ env "X" }}', '{{ pkiCert "a" .x }}', '{{ secret "a" "k=v" }}']) {
       expect(errorOf(() => parseTemplate(source)).code).toBe('template_unsupported')
     }
   })
