@@ -329,9 +329,24 @@ class Evaluator {
       const want = fn.minArgs === fn.maxArgs ? `${fn.minArgs}` : `at least ${fn.minArgs}`
       throw new TemplateRuntimeError(`wrong number of args for ${name}: want ${want} got ${values.length}`)
     }
-    const result = fn.call(values)
+    // Charged before the call, so the call that would exceed the budget does not run.
+    if (fn.cost) {
+      this.functionWork += this.callSafely(name, () => fn.cost!(values)) as number
+      this.chargeWork([])
+    }
+    const result = this.callSafely(name, () => fn.call(values))
     this.chargeWork([...values, result])
     return result
+  }
+
+  /** A result too large for a JavaScript string (RangeError) is the template's failure, not a 500. */
+  private callSafely<T>(name: string, call: () => T): T {
+    try {
+      return call()
+    } catch (error) {
+      if (error instanceof RangeError) throw new TemplateRuntimeError(`${name}: the result would be too large`)
+      throw error
+    }
   }
 
   private chargeWork(values: readonly GoValue[]): void {

@@ -8,6 +8,8 @@ export interface TemplateFunction {
   minArgs: number
   maxArgs: number
   call(args: GoValue[]): GoValue
+  /** Work beyond the characters taken and returned (regexps: their backtracking bound). */
+  cost?(args: GoValue[]): number
 }
 
 export const fail = (message: string): never => {
@@ -54,3 +56,11 @@ export const int64 = (value: number) => {
   return new GoNumber(value, 'int64')
 }
 export const float64 = (value: number) => new GoNumber(value, 'float64')
+
+/** Indentation that would build more than this many characters is refused before it is built. */
+export const MAX_INDENT_CHARS = 4 * 1024 * 1024
+
+export function checkIndentSize(spaces: number, text: string): void {
+  const lines = text.split('\n').length
+  if (spaces * lines > MAX_INDENT_CHARS) fail(`indenting ${lines} lines by ${spaces} spaces is more than ${MAX_INDENT_CHARS} characters`)
+}

@@ -5,9 +5,9 @@ import { md5 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { parse as parseYamlText } from 'yaml'
-import { fail, fixed, float64, int64, intArg, listArg, stringArg, stringSliceArg, variadic, type TemplateFunction } from './function-args.ts'
+import { checkIndentSize, fail, fixed, float64, int64, intArg, listArg, stringArg, stringSliceArg, variadic, type TemplateFunction } from './function-args.ts'
 import { marshalJson } from './go-format.ts'
-import { goRegexpMatch, goRegexpReplaceAll } from './go-regexp.ts'
+import { goRegexpMatch, goRegexpReplaceAll, regexpWork } from './go-regexp.ts'
 import { marshalYamlV2 } from './go-yaml.ts'
 import { GoNumber, isJsonNumber, stringSlice, typeName, type GoMap, type GoValue } from './values.ts'
 
@@ -130,6 +130,7 @@ function parseYaml(text: string): GoValue {
 /** consul-template's indent: every line that is not empty gets `spaces` spaces in front. */
 function indent(spaces: number, text: string): string {
   if (spaces < 0) return fail('indent value must be a positive integer')
+  checkIndentSize(spaces, text)
   const prefix = ' '.repeat(spaces)
   let out = ''
   let lineStart = true
@@ -209,8 +210,11 @@ export const CONSUL_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
     return end !== '' && text.endsWith(end) ? text.slice(0, -end.length) : text
   }),
   replaceAll: fixed(3, ([from, to, value]) => stringArg(value).split(stringArg(from)).join(stringArg(to))),
-  regexReplaceAll: fixed(3, ([pattern, replacement, value]) => goRegexpReplaceAll(stringArg(pattern), stringArg(replacement), stringArg(value))),
-  regexMatch: fixed(2, ([pattern, value]) => goRegexpMatch(stringArg(pattern), stringArg(value))),
+  regexReplaceAll: {
+    ...fixed(3, ([pattern, replacement, value]) => goRegexpReplaceAll(stringArg(pattern), stringArg(replacement), stringArg(value))),
+    cost: ([pattern, , value]) => regexpWork(stringArg(pattern), stringArg(value)),
+  },
+  regexMatch: { ...fixed(2, ([pattern, value]) => goRegexpMatch(stringArg(pattern), stringArg(value))), cost: ([pattern, value]) => regexpWork(stringArg(pattern), stringArg(value)) },
   contains: fixed(2, ([value, list]) => isIn(list, value)),
   in: fixed(2, ([list, value]) => isIn(list, value)),
   containsAll: containsSome(true, true),

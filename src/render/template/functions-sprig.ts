@@ -5,13 +5,13 @@
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { fail, fixed, float64, int, int64, intArg, mapArg, stringArg, variadic, type TemplateFunction } from './function-args.ts'
+import { checkIndentSize, fail, fixed, float64, int, int64, intArg, mapArg, stringArg, variadic, type TemplateFunction } from './function-args.ts'
 import { fromBase64, goSplit, toBase64, trimGoSpace } from './functions-consul.ts'
 import { goEqual } from './functions-go.ts'
 import { marshalJson } from './go-format.ts'
 import { goQuote, goSprintf } from './go-printf.ts'
 import { formatV } from './go-format.ts'
-import { compileGoRegexp, goRegexpMatch, goRegexpReplaceAll } from './go-regexp.ts'
+import { compileGoRegexp, goRegexpMatch, goRegexpReplaceAll, regexpWork } from './go-regexp.ts'
 import { GoNumber, isJsonNumber, isMap, isStringSlice, jsonNumberText, kindOf, sortedKeys, stringSlice, typeName, type GoMap, type GoValue } from './values.ts'
 
 const utf8 = new TextEncoder()
@@ -203,10 +203,12 @@ export const SPRIG_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
     return goSprintf(present.map(() => '%v').join(' '), present)
   }),
   indent: fixed(2, ([spaces, s]) => {
+    checkIndentSize(intArg(spaces), stringArg(s))
     const pad = ' '.repeat(Math.max(0, intArg(spaces)))
     return pad + stringArg(s).replaceAll('\n', `\n${pad}`)
   }),
   nindent: fixed(2, ([spaces, s]) => {
+    checkIndentSize(intArg(spaces), stringArg(s))
     const pad = ' '.repeat(Math.max(0, intArg(spaces)))
     return `\n${pad}${stringArg(s).replaceAll('\n', `\n${pad}`)}`
   }),
@@ -330,14 +332,20 @@ export const SPRIG_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
   toPrettyJson: fixed(1, ([value]) => marshalJson(value, { escapeHtml: true, indent: '  ' })),
   toRawJson: fixed(1, ([value]) => marshalJson(value, { escapeHtml: false })),
   // regular expressions (sprig's argument order: the pattern first, then the text)
-  regexMatch: fixed(2, ([pattern, s]) => goRegexpMatch(stringArg(pattern), stringArg(s))),
-  regexFind: fixed(2, ([pattern, s]) => {
+  regexMatch: { ...fixed(2, ([pattern, s]) => goRegexpMatch(stringArg(pattern), stringArg(s))), cost: ([pattern, s]) => regexpWork(stringArg(pattern), stringArg(s)) },
+  regexFind: {
+    cost: ([pattern, s]) => regexpWork(stringArg(pattern), stringArg(s)),
+    ...fixed(2, ([pattern, s]) => {
     goRegexpMatch(stringArg(pattern), stringArg(s))
     const { regexp } = compileGoRegexp(stringArg(pattern))
     regexp.lastIndex = 0
     return regexp.exec(stringArg(s))?.[0] ?? ''
   }),
-  regexReplaceAll: fixed(3, ([pattern, s, replacement]) => goRegexpReplaceAll(stringArg(pattern), stringArg(replacement), stringArg(s))),
+  },
+  regexReplaceAll: {
+    ...fixed(3, ([pattern, s, replacement]) => goRegexpReplaceAll(stringArg(pattern), stringArg(replacement), stringArg(s))),
+    cost: ([pattern, s]) => regexpWork(stringArg(pattern), stringArg(s)),
+  },
   // types
   kindOf: fixed(1, ([value]) => kindName(value)),
   typeOf: fixed(1, ([value]) => (value === undefined || value === null ? '<nil>' : typeName(value))),

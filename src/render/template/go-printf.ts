@@ -63,14 +63,16 @@ export function goSprintf(format: string, args: readonly GoValue[]): string {
     if (format[i] === '*') {
       i++
       const arg = args[argIndex++]
-      if (arg instanceof GoNumber && !arg.isFloat) {
+      if (arg instanceof GoNumber && !arg.isFloat && Math.abs(arg.value) <= 1e6) {
         spec.width = Math.abs(arg.value)
         if (arg.value < 0) spec.minus = true
       } else badWidth = true
     } else {
       const width = /^[0-9]+/.exec(format.slice(i))?.[0]
       if (width) {
-        spec.width = Number(width)
+        // fmt refuses widths and precisions above 10^6 (print.go, tooLarge).
+        if (Number(width) > 1e6) badWidth = true
+        else spec.width = Number(width)
         i += width.length
       }
     }
@@ -81,11 +83,12 @@ export function goSprintf(format: string, args: readonly GoValue[]): string {
       if (format[i] === '*') {
         i++
         const arg = args[argIndex++]
-        if (arg instanceof GoNumber && !arg.isFloat && arg.value >= 0) spec.precision = arg.value
+        if (arg instanceof GoNumber && !arg.isFloat && arg.value >= 0 && arg.value <= 1e6) spec.precision = arg.value
         else badPrecision = true
       } else {
         const precision = /^[0-9]*/.exec(format.slice(i))![0]
-        spec.precision = precision === '' ? 0 : Number(precision)
+        if (Number(precision) > 1e6) badPrecision = true
+        else spec.precision = precision === '' ? 0 : Number(precision)
         i += precision.length
       }
     }

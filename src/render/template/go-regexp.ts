@@ -7,11 +7,15 @@
 // - refuses what RE2 itself lacks (backreferences, lookaround: Go fails to compile them too);
 // - refuses nested quantifiers, a quantified group that holds a quantifier or an alternation
 //   (`(a+)+`, `(a|a)*`), the shapes that make a backtracking engine exponential;
-// - and bounds the input text (MAX_REGEXP_INPUT_CHARS), which caps the polynomial cases.
+// - and bounds the input text: adjacent repetitions that can match the same text (`a*a*a*b`)
+//   still backtrack polynomially, about n^(q+1) for q unbounded repetitions tried from every start, so the longest text a
+//   pattern may run on shrinks with q (maxInputChars), besides MAX_REGEXP_INPUT_CHARS.
 import { TemplateRuntimeError } from './template-errors.ts'
 
 export const MAX_REGEXP_INPUT_CHARS = 64 * 1024
 export const MAX_REGEXP_PATTERN_CHARS = 4 * 1024
+/** n^(q+1) (q repetitions, tried from every start) stays below this: well under a second of backtracking. */
+const BACKTRACKING_BUDGET = 5e7
 
 const POSIX_CLASSES: Record<string, string> = {
   alnum: '0-9A-Za-z',
@@ -44,6 +48,10 @@ interface Group {
 
 export interface CompiledRegexp {
   regexp: RegExp
+  /** Unbounded repetitions in the pattern. */
+  repetitions: number
+  /** The longest text it may run on (see the file comment). */
+  maxInputChars: number
   /** Capture group names by index (undefined for unnamed ones), for ${name} in replacements. */
   names: Map<string, number>
   groups: number
@@ -69,7 +77,9 @@ export function compileGoRegexp(pattern: string): CompiledRegexp {
   // Per open group: whether it contains a quantifier or an alternation (for the nesting check).
   const stack: Group[] = [{ quantified: false, alternation: false }]
   let lastAtomGroup: Group | undefined
-  const markQuantifier = () => {
+  let unbounded = 0
+  const markQuantifier = (isUnbounded: boolean) => {
+    if (isUnbounded) unbounded++
     // A quantifier on a group that already repeats or branches inside: exponential when backtracking.
     if (lastAtomGroup && (lastAtomGroup.quantified || lastAtomGroup.alternation)) {
       fail(pattern, 'nested repetition (such as (a+)+ or (a|b)*) is refused: it can take exponential time in the JavaScript regexp engine')
@@ -135,7 +145,7 @@ export function compileGoRegexp(pattern: string): CompiledRegexp {
       continue
     }
     if (char === '*' || char === '+' || char === '?') {
-      markQuantifier()
+      markQuantifier(char !== '?')
       out += char
       i++
       if (pattern[i] === '?') out += pattern[i++]
@@ -148,7 +158,7 @@ export function compileGoRegexp(pattern: string): CompiledRegexp {
         const min = Number(repeat[1])
         const max = repeat[3] === undefined ? (repeat[2] ? Infinity : min) : repeat[3] === '' ? Infinity : Number(repeat[3])
         if (min > 1000 || (max !== Infinity && max > 1000) || max < min) fail(pattern, `invalid repeat count ${repeat[0]}`)
-        if (max > 1) markQuantifier()
+        if (max > 1) markQuantifier(max === Infinity || max > 16)
         out += repeat[0]
         i += repeat[0].length
         if (pattern[i] === '?') out += pattern[i++]
@@ -178,7 +188,8 @@ export function compileGoRegexp(pattern: string): CompiledRegexp {
   } catch {
     return fail(pattern, 'invalid or unsupported syntax')
   }
-  const compiled = { regexp, names, groups }
+  const maxInputChars = Math.min(MAX_REGEXP_INPUT_CHARS, Math.floor(BACKTRACKING_BUDGET ** (1 / (unbounded + 1))))
+  const compiled = { regexp, names, groups, maxInputChars, repetitions: unbounded }
   if (cache.size > 256) cache.clear()
   cache.set(pattern, compiled)
   return compiled
@@ -266,16 +277,19 @@ function translateClass(pattern: string, at: number): [string, number] {
   return fail(pattern, 'missing closing ]')
 }
 
-function checkInput(text: string): void {
-  if (text.length > MAX_REGEXP_INPUT_CHARS) {
-    throw new TemplateRuntimeError(`regular expressions run on at most ${MAX_REGEXP_INPUT_CHARS} characters of text in vault-edge templates`)
+function checkInput(compiled: CompiledRegexp, text: string): void {
+  if (text.length > compiled.maxInputChars) {
+    throw new TemplateRuntimeError(
+      `this regular expression runs on at most ${compiled.maxInputChars} characters of text in vault-edge templates (fewer, the more repetitions it has: JavaScript regexps backtrack)`,
+    )
   }
 }
 
 /** regexp.MatchString: is there a match anywhere in the text. */
 export function goRegexpMatch(pattern: string, text: string): boolean {
-  checkInput(text)
-  const { regexp } = compileGoRegexp(pattern)
+  const compiled = compileGoRegexp(pattern)
+  checkInput(compiled, text)
+  const { regexp } = compiled
   regexp.lastIndex = 0
   return regexp.test(text)
 }
@@ -286,8 +300,9 @@ export function goRegexpMatch(pattern: string, text: string): boolean {
  * empty match right after a previous match is skipped, as Go does.
  */
 export function goRegexpReplaceAll(pattern: string, replacement: string, text: string): string {
-  checkInput(text)
-  const { regexp, names, groups } = compileGoRegexp(pattern)
+  const compiled = compileGoRegexp(pattern)
+  checkInput(compiled, text)
+  const { regexp, names, groups } = compiled
   regexp.lastIndex = 0
   let out = ''
   let position = 0
@@ -318,4 +333,13 @@ function expand(template: string, match: RegExpExecArray, names: Map<string, num
     const index = /^[0-9]+$/.test(name) ? Number(name) : names.get(name)
     return index !== undefined && index <= groups ? (match[index] ?? '') : ''
   })
+}
+
+/**
+ * What one call may cost at worst, in the evaluator's function-work units (characters): the
+ * backtracking bound n^(q+1), scaled so a template gets a handful of worst-case calls.
+ */
+export function regexpWork(pattern: string, text: string): number {
+  const { repetitions } = compileGoRegexp(pattern)
+  return Math.ceil(Math.min(text.length ** (repetitions + 1), BACKTRACKING_BUDGET) / 64)
 }
