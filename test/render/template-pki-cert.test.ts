@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest'
 import { createBroker, type Broker } from '../../src/bootstrap.ts'
 import { createMemoryLogger } from '../../src/logger.ts'
 import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
+import { renderWithBaoAgent } from '../support/bao-agent.ts'
 import { mintToken } from '../support/mint.ts'
 import { enableSecrets, openBaoRequest, writeJwtRole, writePolicy } from '../support/seed-openbao.ts'
 
@@ -55,6 +56,14 @@ describe('pkiCert', () => {
     expect(second).toBe(first)
     const other = await (await render(`{{ (pkiCert "${mount}/issue/web" "common_name=c.example.com" "ttl=1h").Cert }}`)).text()
     expect(new X509Certificate(other).serialNumber).not.toBe(new X509Certificate(first).serialNumber)
+  })
+
+  it('renders the fields as Vault Agent does: the same CA, PEM layout and Go type', async () => {
+    const template = `{{ with pkiCert "${mount}/issue/web" "common_name=d.example.com" "ttl=1h" }}{{ .CA }}|{{ printf "%T" . }}|{{ .Cert | sprig_trunc 28 }}|{{ .Key | sprig_trunc 31 }}|{{ .Cert | sprig_trunc -26 | printf "%q" }}{{ end }}`
+    const [agent] = await renderWithBaoAgent({ address: openbao.address, jwt: token, role: 'pki-template', templates: [template] })
+    const response = await render(template)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe(agent)
   })
 
   it('answers 403 for an issuing path the rule does not list, and 400 for arguments that are not literals', async () => {
