@@ -109,3 +109,24 @@ describe('what the new functions may cost', () => {
     expect(renderLocal('{{ range 2000000000 }}{{ end }}')).toMatchObject({ status: 400, code: 'template_execution' })
   })
 })
+
+describe('parsed documents in templates', () => {
+  const renderLocal = (source: string) => {
+    try {
+      return renderTemplate(parseTemplate(source), new Map())
+    } catch (error) {
+      return error
+    }
+  }
+
+  it('refuses deeply nested parseJSON / parseYAML documents with a 400, not a stack overflow', () => {
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`
+    expect(renderLocal(`{{ parseJSON "${deep}" | toJSON }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal(`{{ parseYAML "${deep}" }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+  })
+
+  it('keeps a key named __proto__ as a key, not as the prototype', () => {
+    expect(renderLocal('{{ $d := sprig_dict "__proto__" "x" "a" 1 }}{{ index $d "__proto__" }}|{{ len $d }}|{{ $d }}')).toBe('x|2|map[__proto__:x a:1]')
+    expect(renderLocal('{{ (parseJSON "{\\"__proto__\\": {\\"b\\": 1}}") | toJSON }}')).toBe('{"__proto__":{"b":1}}')
+  })
+})

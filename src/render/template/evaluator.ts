@@ -66,6 +66,8 @@ class Evaluator {
       this.walkList(undefined, nodes)
     } catch (error) {
       if (error instanceof TemplateRuntimeError) throw this.fail(error.message)
+      // A stack overflow (deeply nested data printed or marshalled) is the template's 400, not a 500.
+      if (error instanceof RangeError) throw this.fail('the template or its data is nested too deeply, or a value grew too large')
       throw error
     }
     return this.output.join('')

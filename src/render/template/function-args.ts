@@ -64,3 +64,15 @@ export function checkIndentSize(spaces: number, text: string): void {
   const lines = text.split('\n').length
   if (spaces * lines > MAX_INDENT_CHARS) fail(`indenting ${lines} lines by ${spaces} spaces is more than ${MAX_INDENT_CHARS} characters`)
 }
+
+/** Sets an own property, `__proto__` included (a plain assignment would change the prototype). */
+export function setEntry(map: GoMap, key: string, value: GoValue): void {
+  Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+/** Parsed documents deeper than this are refused: printing them would overflow the stack. */
+export const MAX_PARSED_DEPTH = 200
+
+export function checkDepth(depth: number): void {
+  if (depth > MAX_PARSED_DEPTH) fail(`the document is nested deeper than ${MAX_PARSED_DEPTH} levels`)
+}

@@ -5,7 +5,7 @@ import { md5 } from '@noble/hashes/legacy.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import { parse as parseYamlText } from 'yaml'
-import { checkIndentSize, fail, fixed, float64, int64, intArg, listArg, stringArg, stringSliceArg, variadic, type TemplateFunction } from './function-args.ts'
+import { checkDepth, checkIndentSize, fail, fixed, setEntry, float64, int64, intArg, listArg, stringArg, stringSliceArg, variadic, type TemplateFunction } from './function-args.ts'
 import { marshalJson } from './go-format.ts'
 import { goRegexpMatch, goRegexpReplaceAll, regexpWork } from './go-regexp.ts'
 import { marshalYamlV2 } from './go-yaml.ts'
@@ -84,12 +84,13 @@ function parseFloat(text: string): GoNumber {
 }
 
 /** json.Unmarshal into interface{}: numbers become float64. */
-function fromJsonValue(value: unknown): GoValue {
+function fromJsonValue(value: unknown, depth = 0): GoValue {
+  checkDepth(depth)
   if (typeof value === 'number') return float64(value)
-  if (Array.isArray(value)) return value.map(fromJsonValue)
+  if (Array.isArray(value)) return value.map((item) => fromJsonValue(item, depth + 1))
   if (typeof value === 'object' && value !== null) {
     const map: GoMap = {}
-    for (const [key, item] of Object.entries(value)) map[key] = fromJsonValue(item)
+    for (const [key, item] of Object.entries(value)) setEntry(map, key, fromJsonValue(item, depth + 1))
     return map
   }
   return value as GoValue
@@ -105,14 +106,15 @@ function parseJson(text: string): GoValue {
 }
 
 /** yaml.v2 Unmarshal into interface{}: YAML 1.1 scalars, ints as int, floats as float64. */
-function fromYamlValue(value: unknown): GoValue {
+function fromYamlValue(value: unknown, depth = 0): GoValue {
+  checkDepth(depth)
   if (typeof value === 'number') return Number.isInteger(value) && !Object.is(value, -0) ? new GoNumber(value, 'int') : float64(value)
   if (typeof value === 'bigint') return int64(Number(value))
-  if (Array.isArray(value)) return value.map(fromYamlValue)
+  if (Array.isArray(value)) return value.map((item) => fromYamlValue(item, depth + 1))
   if (value instanceof Date) return value.toISOString()
   if (typeof value === 'object' && value !== null) {
     const map: GoMap = {}
-    for (const [key, item] of Object.entries(value)) map[key] = fromYamlValue(item)
+    for (const [key, item] of Object.entries(value)) setEntry(map, key, fromYamlValue(item, depth + 1))
     return map
   }
   return value as GoValue
@@ -231,7 +233,7 @@ export const CONSUL_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
     if (text === '') return map
     for (const part of goSplit(text, stringArg(first))) {
       const at = part.indexOf(stringArg(second))
-      if (at >= 0) map[part.slice(0, at)] = part.slice(at + stringArg(second).length)
+      if (at >= 0) setEntry(map, part.slice(0, at), part.slice(at + stringArg(second).length))
     }
     return map
   }),

@@ -5,7 +5,7 @@
 import { sha1 } from '@noble/hashes/legacy.js'
 import { sha256, sha512 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
-import { checkIndentSize, fail, fixed, float64, int, int64, intArg, mapArg, stringArg, variadic, type TemplateFunction } from './function-args.ts'
+import { checkIndentSize, fail, fixed, setEntry, float64, int, int64, intArg, mapArg, stringArg, variadic, type TemplateFunction } from './function-args.ts'
 import { fromBase64, goSplit, toBase64, trimGoSpace } from './functions-consul.ts'
 import { goEqual } from './functions-go.ts'
 import { marshalJson } from './go-format.ts'
@@ -269,7 +269,7 @@ export const SPRIG_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
   // dictionaries
   dict: variadic(0, (args) => {
     const map: GoMap = {}
-    for (let i = 0; i < args.length; i += 2) map[strval(args[i])] = i + 1 < args.length ? (args[i + 1] ?? null) : ''
+    for (let i = 0; i < args.length; i += 2) setEntry(map, strval(args[i]), i + 1 < args.length ? (args[i + 1] ?? null) : '')
     return map
   }),
   get: fixed(2, ([map, key]) => {
@@ -278,7 +278,7 @@ export const SPRIG_FUNCTIONS: Readonly<Record<string, TemplateFunction>> = {
   }),
   set: fixed(3, ([map, key, value]) => {
     const dict = mapArg(map)
-    dict[stringArg(key)] = value ?? null
+    setEntry(dict, stringArg(key), value ?? null)
     return dict
   }),
   unset: fixed(2, ([map, key]) => {
