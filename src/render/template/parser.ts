@@ -414,7 +414,9 @@ class Parser {
       isFloat = true
       if (/^0[xX]/.test(unsigned)) throw templateUnsupported(this.source, token.pos, 'A hexadecimal floating-point number')
     }
-    if (Number.isNaN(value) || (!isFloat && !Number.isSafeInteger(value))) throw this.syntax(token.pos, `bad number ${JSON.stringify(token.value)}`)
+    if (Number.isNaN(value)) throw this.syntax(token.pos, `bad number ${JSON.stringify(token.value)}`)
+    // Go takes int64 literals; JavaScript numbers are exact to 2^53 only.
+    if (!isFloat && !Number.isSafeInteger(value)) throw templateUnsupported(this.source, token.pos, 'An integer literal beyond ±2^53 (9007199254740991)')
     return { type: 'number', value: negative ? -value : value, isFloat, pos: token.pos, end: token.end }
   }
 }

@@ -191,6 +191,7 @@ describe('templates outside the subset, or not valid', () => {
     ['{{ "kv/x" | secret }}', 'not a string literal'],
     ['{{ secret "secret/data/x?version=2" }}', 'query parameters'],
     ["{{ 'a' }}", 'character constant'],
+    ['{{ 9007199254740993 }}', 'beyond ±2^53'],
   ])('%j is template_unsupported, naming %s', (source, named) => {
     const error = errorOf(() => parseTemplate(source))
     expect(error).toMatchObject({ status: 400 })
