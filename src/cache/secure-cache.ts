@@ -5,6 +5,7 @@
 // one per command of every request.
 import { CacheUnavailableError, type CacheStore } from './cache-store.ts'
 import type { Sealer } from './seal.ts'
+import { parseJsonKeepingNumbers } from '../vault/lossless-json.ts'
 
 export type EntryKind = 'vault-token' | 'secret' | 'lease' | 'jwks' | 'oidc-discovery' | 'lock' | 'refresh'
 
@@ -107,7 +108,8 @@ export function createSecureCache(store: CacheStore, sealer: Sealer, options: Se
   const open = async <T>(key: string, sealed: string | null): Promise<T | undefined> => {
     if (sealed === null) return undefined
     const plaintext = await sealer.open(key, sealed)
-    return plaintext === null ? undefined : (JSON.parse(plaintext) as T)
+    // Numbers in Vault's spelling (-0, 1.0) survive the cache as they came (vault/lossless-json.ts).
+    return plaintext === null ? undefined : (parseJsonKeepingNumbers(plaintext) as T)
   }
 
   return {

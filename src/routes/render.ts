@@ -7,7 +7,10 @@ import type { AppEnv } from '../app-env.ts'
 import { noteRead } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
-import { listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../render/template/index.ts'
+import { listPkiRequests, listSecretPaths, parseTemplate, renderTemplate, type VaultSecretResponse } from '../render/template/index.ts'
+import { issueTemplateCertificates, planTemplateCertificates } from './template-certificates.ts'
+import { mayNeedKvV2Data, shimKvV2Path, type MountInfo } from '../render/template/kv-v2-path.ts'
+import type { Context } from 'hono'
 import { readJson, readText } from './read-body.ts'
 import { setRefreshAfter } from './refresh-after.ts'
 import { buildSecretRequest, wantsRefresh } from './secret-request.ts'
@@ -22,13 +25,17 @@ export const renderRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (source.trim() === '') throw badRequest('The template is empty.', 'invalid_body')
   const template = parseTemplate(source)
   const paths = listSecretPaths(template)
-  if (paths.length > MAX_TEMPLATE_SECRETS) throw badRequest(`A template may read at most ${MAX_TEMPLATE_SECRETS} secrets.`, 'invalid_body')
+  const pkiRequests = listPkiRequests(template)
+  if (paths.length + pkiRequests.length > MAX_TEMPLATE_SECRETS) throw badRequest(`A template may read at most ${MAX_TEMPLATE_SECRETS} secrets and certificates.`, 'invalid_body')
 
-  // Rules first, for every path, so a denied path costs no Vault call for the others.
-  const requests = paths.map((path) => buildSecretRequest(c, validateSecretPath(path), { method: 'GET', refresh: wantsRefresh(c) }).request)
   const { broker } = c.get('services')
-  const results = await Promise.all(requests.map((request) => broker.getSecret(request)))
-  results.forEach((result, index) => noteRead(c, paths[index]!, result))
+  // KV v2 paths written without data/ are rewritten as Vault Agent does (kv-v2-path.ts).
+  const apiPaths = await Promise.all(paths.map((path) => agentApiPath(c, path)))
+  // Rules first, for every path, so a denied path costs no Vault call for the others.
+  const requests = apiPaths.map((path) => buildSecretRequest(c, validateSecretPath(path), { method: 'GET', refresh: wantsRefresh(c) }).request)
+  const plannedCertificates = planTemplateCertificates(c, pkiRequests)
+  const [results, certificates] = await Promise.all([Promise.all(requests.map((request) => broker.getSecret(request))), issueTemplateCertificates(c, plannedCertificates)])
+  results.forEach((result, index) => noteRead(c, apiPaths[index]!, result))
   const secrets = new Map<string, VaultSecretResponse>(paths.map((path, index) => [path, results[index]!.read.secret]))
 
   setRefreshAfter(c, results)
@@ -36,5 +43,32 @@ export const renderRoutes = new Hono<AppEnv>().post('/', async (c) => {
   if (leaseEnds.length > 0) c.header('X-Vault-Lease-Expires', new Date(Math.min(...leaseEnds)).toISOString())
   c.header('X-Cache', results.some((result) => result.cache === 'stale') ? 'stale' : results.every((result) => result.cache === 'hit') ? 'hit' : 'miss')
   c.header('Content-Type', 'text/plain; charset=utf-8')
-  return c.body(renderTemplate(template, secrets))
+  return c.body(renderTemplate(template, secrets, certificates))
 })
+
+/**
+ * Asks Vault for the mount of `path` (sys/internal/ui/mounts, readable with any token that may
+ * read under the mount; cached like any read) with the role the rules give the path as written,
+ * or with `data/` inserted after its first segment. A failed lookup keeps the path, as the Agent does.
+ */
+async function agentApiPath(c: Context<AppEnv>, path: string): Promise<string> {
+  if (!mayNeedKvV2Data(path)) return path
+  const [first, ...rest] = path.split('/')
+  const candidates = [`${first}/data/${rest.join('/')}`, path]
+  let request
+  for (const candidate of candidates) {
+    try {
+      request = buildSecretRequest(c, validateSecretPath(candidate), { method: 'GET' }).request
+      break
+    } catch {
+      // Not allowed as this spelling; the read below reports the rules' answer for the real path.
+    }
+  }
+  if (!request) return path
+  try {
+    const result = await c.get('services').broker.getSecret({ ...request, path: `sys/internal/ui/mounts/${path}` })
+    return shimKvV2Path(path, result.read.secret.data as MountInfo | undefined)
+  } catch {
+    return path
+  }
+}

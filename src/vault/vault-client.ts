@@ -3,6 +3,7 @@
 // and policies the caller may not see.
 import { AppError } from '../errors.ts'
 import { TlsFailureError } from '../transport/tls-failure.ts'
+import { parseJsonKeepingNumbers } from './lossless-json.ts'
 
 export interface VaultClientOptions {
   address: string
@@ -87,7 +88,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       throw mapVaultStatus(response.status, response.headers.get('Retry-After'))
     }
     try {
-      return (await response.json()) as T
+      return parseJsonKeepingNumbers(await response.text()) as T
     } catch (error) {
       // The timeout covers the body too: headers in time and a body that stalls is no answer.
       if (isTimeout(error)) throw timedOut(options.timeoutMs, error)

@@ -88,10 +88,24 @@ describe('POST /v1/render', () => {
   })
 
   it('answers 400 naming unsupported syntax', async () => {
-    const response = await post('/v1/render', JSON.stringify({ template: '{{ template "x" }}' }))
+    const response = await post('/v1/render', JSON.stringify({ template: '{{ env "HOME" }}' }))
     expect(response.status).toBe(400)
     const problem = (await response.json()) as { code: string; detail: string }
     expect(problem.code).toBe('template_unsupported')
-    expect(problem.detail).toContain('template')
+    expect(problem.detail).toContain('"env"')
+    expect(problem.detail).toContain('line 1, column 4')
+  })
+
+  it('renders the Go and consul-template functions inside workerd too', async () => {
+    const template = [
+      '{{- with secret "secret/myapp/config" -}}',
+      '{{ printf "%-6s|%5.2f|%q" .Data.data.username 3.14159 "x" }} {{ sha256Hex "abc" | printf "%.8s" }}',
+      '{{ regexReplaceAll "[0-9]+" "#" "a1b22" }} {{ .Data.data.username | toUpper | sprig_quote }} {{ gt (len .Data.data.password) 0 }}',
+      '{{ toYAML .Data.data }}',
+      '{{- end -}}',
+    ].join('\n')
+    const response = await post('/v1/render', JSON.stringify({ template }))
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe(`demo-user| 3.14|"x" ba7816bf\na#b# "DEMO-USER" true\npassword: s3cr3t-'quoted' $HOME\nusername: demo-user`)
   })
 })

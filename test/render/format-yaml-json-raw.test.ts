@@ -1,9 +1,25 @@
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { renderSecret } from '../../src/render/index.ts'
-import { HOSTILE_VALUES } from './hostile-values.ts'
+import { HOSTILE_VALUES, YAML_HOSTILE_VALUES } from './hostile-values.ts'
+import { PYYAML_HINT, PYYAML_READER, PythonDotenv, TempDir } from './readers.ts'
 import { errorOf } from '../support/error-of.ts'
+
+let pyyaml: PythonDotenv
+let files: TempDir
+beforeAll(() => {
+  pyyaml = new PythonDotenv(PYYAML_READER, PYYAML_HINT)
+  files = new TempDir()
+})
+afterAll(() => {
+  pyyaml?.close()
+  files?.remove()
+})
+
+/** PyYAML (YAML 1.1, SafeLoader) reading the output from a file, as a Python app would. */
+const readWithPyYaml = (text: string) => pyyaml.read(files.write(text)) as Promise<Record<string, unknown>>
+const rawNumber = (text: string) => (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(text)
 
 const render = (data: Record<string, unknown>, format: 'json' | 'yaml' | 'raw', key?: string | string[]) =>
   renderSecret(data, { format, key }).body as string
@@ -42,6 +58,47 @@ describe('format=yaml', () => {
     for (const hostile of HOSTILE_VALUES) {
       expect(v12[hostile.name], hostile.name).toBe(hostile.value)
       expect(v11[hostile.name], hostile.name).toBe(hostile.value)
+    }
+  })
+
+  it('reads back every hostile value, DEL, C1, NEL, U+2028, noncharacters and leading spaces included, in PyYAML and `yaml`', async () => {
+    const values = [...HOSTILE_VALUES, ...YAML_HOSTILE_VALUES]
+    const data = Object.fromEntries(values.map((hostile) => [hostile.name, hostile.value]))
+    const text = render(data, 'yaml')
+    const { v12, v11 } = readYaml(text)
+    const python = await readWithPyYaml(text)
+    for (const hostile of values) {
+      expect(python[hostile.name], `PyYAML: ${hostile.name}`).toBe(hostile.value)
+      expect(v11[hostile.name], `yaml 1.1: ${hostile.name}`).toBe(hostile.value)
+      expect(v12[hostile.name], `yaml 1.2: ${hostile.name}`).toBe(hostile.value)
+    }
+    // Raw, these characters make PyYAML refuse the whole document.
+    expect(text).not.toMatch(/[\x7f-\x9f\u2028\u2029\ufffe\uffff]/)
+  })
+
+  it('writes an indentation indicator on a block whose first line starts with a space', () => {
+    expect(render({ cert: '  indented\nnext\n' }, 'yaml')).toBe('cert: |2\n    indented\n  next\n')
+    expect(render({ a: { b: ' x\ny' } }, 'yaml')).toBe('a:\n  b: |2-\n     x\n    y\n')
+    expect(render({ cert: 'x\n\n' }, 'yaml')).toBe('cert: |+\n  x\n\n')
+  })
+
+  it('writes numbers as Vault spelled them (-0, 1.0, big integers), exponents readable as numbers in YAML 1.1', async () => {
+    const data = { negativeZero: rawNumber('-0'), one: rawNumber('1.0'), big: rawNumber('12345678901234567890'), exp: rawNumber('1e3'), small: rawNumber('2.5E-7'), port: 5432 }
+    const text = render(data, 'yaml')
+    expect(text).toBe('negativeZero: -0\none: 1.0\nbig: 12345678901234567890\nexp: 1.0e+3\nsmall: 2.5E-7\nport: 5432\n')
+    const python = await readWithPyYaml(text)
+    expect(python).toMatchObject({ negativeZero: 0, one: 1, exp: 1000, small: 2.5e-7, port: 5432 })
+    expect(typeof python.exp).toBe('number')
+    expect(readYaml(text).v11).toMatchObject({ one: 1, exp: 1000, port: 5432 })
+    expect(render(data, 'json')).toBe('{"negativeZero":-0,"one":1.0,"big":12345678901234567890,"exp":1e3,"small":2.5E-7,"port":5432}\n')
+    expect(renderSecret(data, { format: 'env' }).body).toContain("export NEGATIVEZERO='-0'\nexport ONE='1.0'\n")
+  })
+
+  it('round-trips generated strings through PyYAML (property)', async () => {
+    const samples = fc.sample(fc.dictionary(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary' }), { maxKeys: 8 }), { numRuns: 150, seed: 11 })
+    for (const data of samples) {
+      const text = render(data, 'yaml')
+      expect(await readWithPyYaml(text), text).toEqual(JSON.parse(JSON.stringify(data).replace(/\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f][0-9a-f]{2}/gi, '\\ufffd')))
     }
   })
 

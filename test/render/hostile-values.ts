@@ -86,3 +86,31 @@ export const HOSTILE_VALUES: readonly HostileValue[] = [
   { name: 'template braces', value: '{{ .Data.data.password }}' },
   { name: 'very long (100 KB)', value: LONG_100_KB },
 ]
+
+/**
+ * Values that YAML 1.1 readers refuse or misread when written raw (PyYAML rejects the whole
+ * document for DEL, C1 controls and noncharacters; NEL and U+2028/2029 are line breaks in 1.1),
+ * and block scalars whose first line starts with a space. The yaml format test adds them.
+ */
+export const YAML_HOSTILE_VALUES: readonly HostileValue[] = [
+  { name: 'DEL', value: 'a\x7fb' },
+  { name: 'C1 controls', value: '\x80\x81\x8d\x9b\x9f' },
+  { name: 'NEL alone', value: '\x85' },
+  { name: 'NEL in multi-line text', value: 'a\nb\x85c\n' },
+  { name: 'U+2028 in multi-line text', value: 'x\u2028\ny\n' },
+  { name: 'U+2029 alone', value: '\u2029' },
+  { name: 'noncharacters', value: '\ufdd0\ufdef\ufffe\uffff\u{1fffe}\u{10ffff}' },
+  { name: 'byte order mark in the middle', value: 'a\ufeffb' },
+  { name: 'leading spaces in a block', value: '  indented first line\nsecond\n' },
+  { name: 'leading spaces after empty lines', value: '\n\n   x\ny' },
+  { name: 'leading tab in a block', value: '\tx\ny' },
+  { name: 'trailing spaces in a block', value: 'a  \nb' },
+  { name: 'only spaces and newlines', value: ' \n \n' },
+  { name: 'string -0', value: '-0' },
+  { name: 'string 1e3', value: '1e3' },
+  { name: 'string 0x1F', value: '0x1F' },
+  { name: 'block ending in blank lines', value: 'a\n\n\n' },
+  { name: 'document end marker in a block', value: 'a\n...\nb\n---\n' },
+  { name: 'comment-like lines in a block', value: '# not a comment\n  # nor this\n' },
+  { name: 'NUL', value: 'a\0b' },
+]

@@ -82,17 +82,24 @@ export function readWithDotenvNpm(file: string): Record<string, string> {
 const PYTHON = resolve(import.meta.dirname, '../../.venv/bin/python')
 const PYTHON_READER = resolve(import.meta.dirname, 'read-dotenv.py')
 const PYTHON_HINT = 'python-dotenv must be installed in .venv: run `npm run setup` (or `.venv/bin/pip install python-dotenv`)'
+export const PYYAML_READER = resolve(import.meta.dirname, 'read-yaml.py')
+export const PYYAML_HINT = 'PyYAML must be installed in .venv: run `npm run setup` (it installs the pinned pyyaml)'
 
-/** One long-lived python-dotenv process: a property test reads hundreds of files. */
+/**
+ * One long-lived Python reader process (python-dotenv by default, or PyYAML with
+ * PYYAML_READER): a property test reads hundreds of files.
+ */
 export class PythonDotenv {
   private readonly child: ChildProcessWithoutNullStreams
   private readonly waiting: Array<(line: string) => void> = []
   private stderr = ''
   private exitCode: number | null | undefined
+  private readonly hint: string
 
-  constructor() {
-    if (!existsSync(PYTHON)) throw new Error(`${PYTHON} does not exist: ${PYTHON_HINT}`)
-    this.child = spawn(PYTHON, [PYTHON_READER], { stdio: ['pipe', 'pipe', 'pipe'] })
+  constructor(reader = PYTHON_READER, hint = PYTHON_HINT) {
+    this.hint = hint
+    if (!existsSync(PYTHON)) throw new Error(`${PYTHON} does not exist: ${hint}`)
+    this.child = spawn(PYTHON, [reader], { stdio: ['pipe', 'pipe', 'pipe'] })
     this.child.stderr.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()))
     createInterface({ input: this.child.stdout }).on('line', (line) => this.waiting.shift()?.(line))
     this.child.on('exit', (code) => {
@@ -102,12 +109,12 @@ export class PythonDotenv {
   }
 
   read(file: string): Promise<Record<string, string | null>> {
-    if (this.exitCode !== undefined) return Promise.reject(new Error(`python-dotenv exited (${this.exitCode}): ${this.stderr} (${PYTHON_HINT})`))
+    if (this.exitCode !== undefined) return Promise.reject(new Error(`the Python reader exited (${this.exitCode}): ${this.stderr} (${this.hint})`))
     return new Promise((resolvePromise, reject) => {
       this.waiting.push((line) => {
         const answer = JSON.parse(line) as { values?: Record<string, string | null>; error?: string }
         if (answer.values) resolvePromise(answer.values)
-        else reject(new Error(`python-dotenv: ${answer.error} ${this.stderr} (${PYTHON_HINT})`))
+        else reject(new Error(`Python reader: ${answer.error} ${this.stderr} (${this.hint})`))
       })
       this.child.stdin.write(`${file}\n`)
     })

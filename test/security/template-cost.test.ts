@@ -73,3 +73,60 @@ describe('what one template may cost', () => {
     expect(ms).toBeLessThan(500)
   })
 })
+
+describe('what the new functions may cost', () => {
+  const renderLocal = (source: string) => {
+    try {
+      return renderTemplate(parseTemplate(source), new Map())
+    } catch (error) {
+      return error
+    }
+  }
+
+  it('refuses regexps that backtrack exponentially, and bounds the text polynomial ones run on, in well under a second', () => {
+    const started = performance.now()
+    expect(renderLocal(`{{ regexMatch "(a+)+$" "${'a'.repeat(40)}b" }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal(`{{ regexMatch "(a|aa)*c" "${'a'.repeat(40)}" }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal(`{{ regexMatch "a*a*a*a*a*b" "${'a'.repeat(5_000)}" }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal(`{{ regexMatch "\\\\1" "a" }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal(`{{ regexMatch "a(?=b)" "ab" }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    // Unbounded, "(a+)+$" on 40 a's and a b would take hours; "a*a*a*a*a*b" on 5000, days.
+    expect(performance.now() - started).toBeLessThan(1_000)
+  })
+
+  it('stops a template that repeats worst-case regexps, within the function work limit', () => {
+    const body = `{{ $x := regexMatch "a*a*b" "${'a'.repeat(360)}" }}`
+    const started = performance.now()
+    expect(renderLocal(`{{ range 1000 }}${body}{{ end }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(performance.now() - started).toBeLessThan(5_000)
+  })
+
+  it('refuses printf widths beyond fmt’s limit and indentation that would build gigabytes, without a 500', () => {
+    expect(renderLocal('{{ printf "%999999999d|%.9999999f" 1 1.5 }}')).toBe('%!(BADWIDTH)1|%!(BADPREC)1.500000')
+    expect(renderLocal('{{ indent 1000000000 "a\\nb" }}')).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal('{{ sprig_nindent 1000000000 "a" }}')).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal('{{ sprig_repeat 1000000000 "ab" }}')).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal('{{ range 2000000000 }}{{ end }}')).toMatchObject({ status: 400, code: 'template_execution' })
+  })
+})
+
+describe('parsed documents in templates', () => {
+  const renderLocal = (source: string) => {
+    try {
+      return renderTemplate(parseTemplate(source), new Map())
+    } catch (error) {
+      return error
+    }
+  }
+
+  it('refuses deeply nested parseJSON / parseYAML documents with a 400, not a stack overflow', () => {
+    const deep = `${'['.repeat(5_000)}${']'.repeat(5_000)}`
+    expect(renderLocal(`{{ parseJSON "${deep}" | toJSON }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+    expect(renderLocal(`{{ parseYAML "${deep}" }}`)).toMatchObject({ status: 400, code: 'template_execution' })
+  })
+
+  it('keeps a key named __proto__ as a key, not as the prototype', () => {
+    expect(renderLocal('{{ $d := sprig_dict "__proto__" "x" "a" 1 }}{{ index $d "__proto__" }}|{{ len $d }}|{{ $d }}')).toBe('x|2|map[__proto__:x a:1]')
+    expect(renderLocal('{{ (parseJSON "{\\"__proto__\\": {\\"b\\": 1}}") | toJSON }}')).toBe('{"__proto__":{"b":1}}')
+  })
+})

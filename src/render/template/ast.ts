@@ -1,12 +1,13 @@
 // The parse tree of the supported subset of Go's text/template (text/template/parse/node.go).
 // Every node keeps its source span for error messages.
+import type { PkiRequest } from './pki-request.ts'
 
 export interface Span {
   pos: number
   end: number
 }
 
-export type Node = TextNode | ActionNode | IfNode | WithNode | RangeNode | BreakNode | ContinueNode
+export type Node = TextNode | ActionNode | IfNode | WithNode | RangeNode | BreakNode | ContinueNode | TemplateNode
 
 export interface TextNode extends Span {
   type: 'text'
@@ -48,6 +49,13 @@ export interface ContinueNode extends Span {
   type: 'continue'
 }
 
+/** `{{template "name" pipeline}}` (and the call half of `{{block}}`). */
+export interface TemplateNode extends Span {
+  type: 'template'
+  name: string
+  pipe: Pipeline | undefined
+}
+
 /** `$x := a | b c`: commands joined by `|`, each one's value the last argument of the next. */
 export interface Pipeline extends Span {
   isAssign: boolean
@@ -75,6 +83,10 @@ export type Operand =
 export interface Template {
   source: string
   nodes: Node[]
+  /** `{{define}}` and `{{block}}` bodies by name. */
+  defines: Map<string, Node[]>
+  /** Every `pkiCert "path" "k=v"…` call, first appearance first. */
+  pkiRequests: PkiRequest[]
   /** Vault paths of every `secret "…"` call, normalized, first appearance first. */
   secretPaths: string[]
 }

@@ -7,8 +7,9 @@ import type { Command, Node, Operand, Pipeline, Span, Template } from './ast.ts'
 import { FUNCTIONS } from './functions.ts'
 import { printValue } from './go-format.ts'
 import { normalizeSecretPath } from './secret-path.ts'
+import { pkiRequestKey } from './pki-request.ts'
 import { TemplateRuntimeError, templateExecutionError } from './template-errors.ts'
-import { GoNumber, SecretValue, isMap, isTrue, sortedKeys, typeName, type GoValue, type VaultSecretResponse } from './values.ts'
+import { GoNumber, PemEncoded, SecretValue, isMap, isTrue, sortedKeys, typeName, type GoValue, type VaultSecretResponse } from './values.ts'
 
 /** Rendered text beyond this is a 413: nested ranges can multiply a small secret. */
 export const MAX_TEMPLATE_OUTPUT_CHARS = 1024 * 1024
@@ -20,6 +21,8 @@ export const MAX_TEMPLATE_STEPS = 1_000_000
  * 30 KB literal kept one request busy for a minute within MAX_TEMPLATE_STEPS.
  */
 export const MAX_TEMPLATE_FUNCTION_WORK = 4 * 1024 * 1024
+/** Nested {{template}} / executeTemplate calls; Go stops at 100 000, which would overflow the stack here. */
+export const MAX_TEMPLATE_CALL_DEPTH = 100
 
 const MISSING = Symbol('no final argument')
 type Final = GoValue | typeof MISSING
@@ -32,14 +35,17 @@ interface Variable {
   value: GoValue
 }
 
-export function execute(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>): string {
-  return new Evaluator(template.source, secrets).run(template.nodes)
+export function execute(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>, certificates: ReadonlyMap<string, VaultSecretResponse>): string {
+  return new Evaluator(template, secrets, certificates).run(template.nodes)
 }
 
 class Evaluator {
   private readonly source: string
+  private readonly defines: ReadonlyMap<string, Node[]>
   private readonly secrets: ReadonlyMap<string, VaultSecretResponse>
-  private readonly output: string[] = []
+  private readonly certificates: ReadonlyMap<string, VaultSecretResponse>
+  private output: string[] = []
+  private callDepth = 0
   private outputChars = 0
   private steps = 0
   private functionWork = 0
@@ -48,9 +54,11 @@ class Evaluator {
   /** The command being evaluated, for error positions. */
   private current: Span = { pos: 0, end: 0 }
 
-  constructor(source: string, secrets: ReadonlyMap<string, VaultSecretResponse>) {
-    this.source = source
+  constructor(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>, certificates: ReadonlyMap<string, VaultSecretResponse>) {
+    this.source = template.source
+    this.defines = template.defines
     this.secrets = secrets
+    this.certificates = certificates
   }
 
   run(nodes: Node[]): string {
@@ -58,6 +66,8 @@ class Evaluator {
       this.walkList(undefined, nodes)
     } catch (error) {
       if (error instanceof TemplateRuntimeError) throw this.fail(error.message)
+      // A stack overflow (deeply nested data printed or marshalled) is the template's 400, not a 500.
+      if (error instanceof RangeError) throw this.fail('the template or its data is nested too deeply, or a value grew too large')
       throw error
     }
     return this.output.join('')
@@ -101,6 +111,11 @@ class Evaluator {
         return this.walkIfOrWith(dot, node.type, node.pipe, node.list, node.elseList)
       case 'range':
         return this.walkRange(dot, node.pipe, node.list, node.elseList)
+      case 'template': {
+        this.current = node
+        const data = node.pipe ? this.evalPipeline(dot, node.pipe) : undefined
+        return this.callTemplate(node.name, data)
+      }
       case 'break':
         throw new BreakSignal()
       case 'continue':
@@ -124,7 +139,12 @@ class Evaluator {
     if (value === undefined || value === null) entries = []
     else if (Array.isArray(value)) entries = value.map((item, i) => [new GoNumber(i, false), item])
     else if (isMap(value)) entries = sortedKeys(value).map((key) => [key, value[key]])
-    else throw new TemplateRuntimeError(`range can't iterate over a value of type ${typeName(value)}`)
+    else if (value instanceof GoNumber && !value.isFloat) {
+      // Go 1.22: range over an integer n visits 0 … n-1, with one variable at most.
+      if (pipe.decl.length > 1) throw new TemplateRuntimeError(`can't use ${value.value} to iterate over more than one variable`)
+      if (value.value > MAX_TEMPLATE_STEPS) throw new TemplateRuntimeError(`the template takes more than ${MAX_TEMPLATE_STEPS} steps`)
+      entries = Array.from({ length: Math.max(0, value.value) }, (_, i) => [new GoNumber(i, value.type), new GoNumber(i, value.type)])
+    } else throw new TemplateRuntimeError(`range can't iterate over a value of type ${typeName(value)}`)
 
     for (const [key, element] of entries) {
       this.tick()
@@ -150,6 +170,37 @@ class Evaluator {
     }
     if (entries.length === 0 && elseList) this.walkList(dot, elseList)
     this.vars.length = mark
+  }
+
+  /** Runs a named template with its own variables (`$` is its data), writing to the output. */
+  private callTemplate(name: string, data: GoValue): void {
+    const body = this.defines.get(name)
+    if (!body) throw new TemplateRuntimeError(`no such template ${JSON.stringify(name)}`)
+    if (++this.callDepth > MAX_TEMPLATE_CALL_DEPTH) throw new TemplateRuntimeError(`templates call each other more than ${MAX_TEMPLATE_CALL_DEPTH} levels deep`)
+    const saved = this.vars.splice(0)
+    this.vars.push({ name: '$', value: data })
+    try {
+      this.walkList(data, body)
+    } finally {
+      this.vars.splice(0, this.vars.length, ...saved)
+      this.callDepth--
+    }
+  }
+
+  /** consul-template's executeTemplate: a named template's output as a string. */
+  private executeTemplate(dot: GoValue, args: readonly Operand[], final: Final): string {
+    const values = args.map((arg) => this.evalArg(dot, arg))
+    if (final !== MISSING) values.push(final)
+    if (values.length < 1 || values.length > 2) throw new TemplateRuntimeError(`executeTemplate: wrong number of arguments, expected 1 or 2, but got ${values.length}`)
+    if (typeof values[0] !== 'string') throw new TemplateRuntimeError(`wrong type for value; expected string; got ${typeName(values[0])}`)
+    const outer = this.output
+    this.output = []
+    try {
+      this.callTemplate(values[0], values.length === 2 ? values[1] : null)
+      return this.output.join('')
+    } finally {
+      this.output = outer
+    }
   }
 
   /** A declared range variable sits at a known slot; an assigned one is found by name. */
@@ -236,7 +287,10 @@ class Evaluator {
     if (receiver === undefined) return undefined
     if (receiver === null) throw new TemplateRuntimeError(`nil pointer evaluating interface {}.${name}`)
     if (hasArgs) throw new TemplateRuntimeError(`${name} is not a method but has arguments`)
-    if (receiver instanceof SecretValue) {
+    if (receiver instanceof PemEncoded) {
+      const field = PemEncoded.FIELDS.find((candidate) => candidate === name)
+      if (field) return receiver.fields[field]
+    } else if (receiver instanceof SecretValue) {
       const field = SecretValue.FIELDS.find((candidate) => candidate === name)
       if (field) return receiver.field(field)
     } else if (isMap(receiver)) {
@@ -268,6 +322,8 @@ class Evaluator {
   private evalFunction(dot: GoValue, name: string, args: readonly Operand[], final: Final): GoValue {
     if (name === 'and' || name === 'or') return this.evalAndOr(dot, name, args, final)
     if (name === 'secret') return this.secret(args)
+    if (name === 'pkiCert') return this.pkiCert(args)
+    if (name === 'executeTemplate') return this.executeTemplate(dot, args, final)
     const fn = FUNCTIONS[name]!
     const values = args.map((arg) => this.evalArg(dot, arg))
     if (final !== MISSING) values.push(final)
@@ -275,9 +331,24 @@ class Evaluator {
       const want = fn.minArgs === fn.maxArgs ? `${fn.minArgs}` : `at least ${fn.minArgs}`
       throw new TemplateRuntimeError(`wrong number of args for ${name}: want ${want} got ${values.length}`)
     }
-    const result = fn.call(values)
+    // Charged before the call, so the call that would exceed the budget does not run.
+    if (fn.cost) {
+      this.functionWork += this.callSafely(name, () => fn.cost!(values)) as number
+      this.chargeWork([])
+    }
+    const result = this.callSafely(name, () => fn.call(values))
     this.chargeWork([...values, result])
     return result
+  }
+
+  /** A result too large for a JavaScript string (RangeError) is the template's failure, not a 500. */
+  private callSafely<T>(name: string, call: () => T): T {
+    try {
+      return call()
+    } catch (error) {
+      if (error instanceof RangeError) throw new TemplateRuntimeError(`${name}: the result would be too large`)
+      throw error
+    }
   }
 
   private chargeWork(values: readonly GoValue[]): void {
@@ -308,6 +379,14 @@ class Evaluator {
     const response = this.secrets.get(path)
     if (!response) throw new AppError(500, 'internal', 'A template secret was not read before rendering.', { logReason: `missing secret for template path ${path}` })
     return new SecretValue(response)
+  }
+
+  private pkiCert(args: readonly Operand[]): PemEncoded {
+    // The parser allows only string literals, and listed the request under this key.
+    const key = pkiRequestKey(args.map((arg) => (arg as Operand & { type: 'string' }).value))
+    const response = this.certificates.get(key)
+    if (!response) throw new AppError(500, 'internal', 'A template certificate was not issued before rendering.', { logReason: 'missing pkiCert response' })
+    return new PemEncoded(response)
   }
 
   private text(span: Span): string {

@@ -1,6 +1,7 @@
 // Text of Go values as text/template prints them (fmt.Fprint, "%v") and as encoding/json
 // marshals them for toJSON / toJSONPretty (consul-template template/funcs.go).
-import { GoNumber, NilPointer, SecretValue, isMap, jsonNumberText, sortedKeys, type GoValue } from './values.ts'
+import { formatFloatV } from './go-float.ts'
+import { GoNumber, NilPointer, PemEncoded, SecretValue, isJsonNumber, isMap, jsonNumberText, sortedKeys, type GoValue } from './values.ts'
 
 /** What `{{ value }}` writes. A nil or missing value prints `<no value>` (text/template). */
 export function printValue(value: GoValue): string {
@@ -8,13 +9,14 @@ export function printValue(value: GoValue): string {
 }
 
 /** fmt's %v: maps as `map[k:v …]` in key order, slices as `[a b]`, nil inside them as `<nil>`. */
-function formatV(value: GoValue): string {
+export function formatV(value: GoValue): string {
   if (value === undefined || value === null) return '<nil>'
   if (typeof value === 'string') return value
-  if (typeof value === 'number') return jsonNumberText(value)
+  if (isJsonNumber(value)) return jsonNumberText(value)
   if (typeof value === 'boolean') return String(value)
   if (value instanceof GoNumber) return value.isFloat ? formatFloatV(value.value) : String(value.value)
   if (value instanceof NilPointer) return '<nil>'
+  if (value instanceof PemEncoded) return `{${PemEncoded.FIELDS.map((name) => value.fields[name]).join(' ')}}`
   if (value instanceof SecretValue) {
     const fields = SecretValue.FIELDS.map((name) => formatV(value.field(name)))
     return `&{${fields.join(' ')}}`
@@ -23,18 +25,6 @@ function formatV(value: GoValue): string {
   return `map[${sortedKeys(value)
     .map((key) => `${key}:${formatV(value[key])}`)
     .join(' ')}]`
-}
-
-/** %v of a float64 is %g with the shortest digits, exponent below 1e-4 and from 1e21 (fmt). */
-function formatFloatV(value: number): string {
-  if (!Number.isFinite(value)) return value > 0 ? '+Inf' : value < 0 ? '-Inf' : 'NaN'
-  const abs = Math.abs(value)
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e21)) {
-    const [mantissa, exponent] = value.toExponential().split('e') as [string, string]
-    const sign = exponent.startsWith('-') ? '-' : '+'
-    return `${mantissa}e${sign}${exponent.replace(/^[+-]/, '').padStart(2, '0')}`
-  }
-  return String(value)
 }
 
 export interface JsonOptions {
@@ -49,9 +39,11 @@ export function marshalJson(value: GoValue, options: JsonOptions, depth = 0): st
   if (value === undefined || value === null || value instanceof NilPointer) return 'null'
   if (typeof value === 'string') return quoteJsonString(value, options.escapeHtml)
   // json.Number is written as its text; encoding/json writes float64 as JSON.stringify does.
-  if (typeof value === 'number') return jsonNumberText(value)
+  if (isJsonNumber(value)) return jsonNumberText(value)
   if (typeof value === 'boolean') return String(value)
-  if (value instanceof GoNumber) return JSON.stringify(value.value)
+  // encoding/json writes float64 as JavaScript does (exponent below 1e-6 and from 1e21), -0 included.
+  if (value instanceof GoNumber) return Object.is(value.value, -0) ? '-0' : JSON.stringify(value.value)
+  if (value instanceof PemEncoded) return marshalEntries(PemEncoded.FIELDS.map((name) => [name, value.fields[name]]), options, depth)
   if (value instanceof SecretValue) {
     const struct: Record<string, GoValue> = {}
     for (const name of SecretValue.FIELDS) struct[name] = name === 'Warnings' ? (value.response.warnings ?? null) : value.field(name)

@@ -4,9 +4,11 @@
 import type { Template } from './ast.ts'
 import { execute } from './evaluator.ts'
 import { parse } from './parser.ts'
+import type { PkiRequest } from './pki-request.ts'
 import type { VaultSecretResponse } from './values.ts'
 
 export type { Template } from './ast.ts'
+export type { PkiRequest } from './pki-request.ts'
 export type { VaultSecretResponse } from './values.ts'
 export { MAX_TEMPLATE_FUNCTION_WORK, MAX_TEMPLATE_OUTPUT_CHARS, MAX_TEMPLATE_STEPS } from './evaluator.ts'
 export { MAX_TEMPLATE_NESTING } from './parser.ts'
@@ -21,10 +23,20 @@ export function listSecretPaths(template: Template): string[] {
   return [...template.secretPaths]
 }
 
+/** The certificates `pkiCert` asks for: issuing path and parameters, each with its `key`. */
+export function listPkiRequests(template: Template): PkiRequest[] {
+  return [...template.pkiRequests]
+}
+
 /**
- * Renders with the responses Vault gave for listSecretPaths(template), keyed by those paths.
+ * Renders with the responses Vault gave for listSecretPaths(template), keyed by those paths, and
+ * the issue responses for listPkiRequests(template), keyed by each request's `key`.
  * Throws 400 template_execution where Vault Agent would fail too, 413 when the output is too long.
  */
-export function renderTemplate(template: Template, secrets: ReadonlyMap<string, VaultSecretResponse>): string {
-  return execute(template, secrets)
+export function renderTemplate(
+  template: Template,
+  secrets: ReadonlyMap<string, VaultSecretResponse>,
+  certificates: ReadonlyMap<string, VaultSecretResponse> = new Map(),
+): string {
+  return execute(template, secrets, certificates)
 }

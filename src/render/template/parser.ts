@@ -2,9 +2,10 @@
 // (same grammar, same variable scoping, same `else if` rewriting). What Vault Agent accepts but
 // vault-edge does not render is a template_unsupported error naming it.
 import type { Command, Node, Operand, Pipeline, Template } from './ast.ts'
-import { SUPPORTED_FUNCTIONS } from './functions.ts'
+import { SUPPORTED_FUNCTIONS, unsupportedReason } from './functions.ts'
 import { lex, type Token, type TokenKind } from './lexer.ts'
 import { normalizeSecretPath } from './secret-path.ts'
+import { parsePkiRequest, type PkiRequest } from './pki-request.ts'
 import { TemplateRuntimeError, templateSyntaxError, templateUnsupported } from './template-errors.ts'
 
 /** Nested controls and parentheses; deeper than any real template, shallow enough for the stack. */
@@ -28,6 +29,8 @@ class Parser {
   private rangeDepth = 0
   private depth = 0
   private readonly secretPaths: string[] = []
+  private readonly defines = new Map<string, Node[]>()
+  private readonly pkiRequests: PkiRequest[] = []
 
   constructor(source: string) {
     this.source = source
@@ -37,11 +40,61 @@ class Parser {
   parseTemplate(): Template {
     const nodes: Node[] = []
     while (this.peek().kind !== 'eof') {
+      if (this.atDefine()) continue
       const node = this.textOrAction()
       if (isTerminator(node)) throw this.syntax(node.pos, `unexpected {{${node.type}}}`)
       nodes.push(node)
     }
-    return { source: this.source, nodes, secretPaths: this.secretPaths }
+    return { source: this.source, nodes, defines: this.defines, pkiRequests: this.pkiRequests, secretPaths: this.secretPaths }
+  }
+
+  /** `{{define "name"}}…{{end}}`, only at the top level (parse.go, parse). */
+  private atDefine(): boolean {
+    const start = this.index
+    const delim = this.next()
+    if (delim.kind !== 'leftDelim') {
+      this.index = start
+      return false
+    }
+    const keyword = this.nextNonSpace()
+    if (keyword.kind !== 'keyword' || keyword.value !== 'define') {
+      this.index = start
+      return false
+    }
+    const name = this.expect('string', 'define clause')
+    this.expect('rightDelim', 'define clause')
+    this.define(name, this.definitionBody(delim.pos))
+    return true
+  }
+
+  private definitionBody(pos: number): Node[] {
+    this.enter(pos)
+    const saved = this.vars.splice(1) // A named template sees only its own `$`.
+    const body = this.itemList()
+    if (body.terminator.type !== 'end') throw this.syntax(body.terminator.pos, 'unexpected {{else}} in define clause')
+    this.vars.push(...saved)
+    this.depth--
+    return body.list
+  }
+
+  private define(name: Token, list: Node[]): void {
+    const existing = this.defines.get(name.value)
+    const isEmpty = (nodes: Node[]) => nodes.every((node) => node.type === 'text' && node.text.trim() === '')
+    if (existing && !isEmpty(existing) && !isEmpty(list)) throw this.syntax(name.pos, `template: multiple definition of template ${JSON.stringify(name.value)}`)
+    if (!existing || !isEmpty(list)) this.defines.set(name.value, list)
+  }
+
+  /** `{{template "name" pipeline}}` and `{{block "name" pipeline}}…{{end}}`. */
+  private templateCall(keyword: Token, delim: Token): Node {
+    const name = this.expect('string', `${keyword.value} clause`)
+    let pipe: Pipeline | undefined
+    if (this.peekNonSpace().kind === 'rightDelim') this.nextNonSpace()
+    else pipe = this.pipeline(`${keyword.value} clause`, 'rightDelim')
+    if (keyword.value === 'block') {
+      if (!pipe) throw this.syntax(name.end, 'missing value for block clause')
+      this.define(name, this.definitionBody(delim.pos))
+    }
+    return { type: 'template', name: name.value, pipe, pos: delim.pos, end: pipe?.end ?? name.end }
   }
 
   // --- tokens
@@ -110,10 +163,11 @@ class Parser {
     const token = this.nextNonSpace()
     if (token.kind === 'keyword') {
       switch (token.value) {
-        case 'block':
         case 'define':
+          throw this.syntax(token.pos, 'unexpected {{define}}: define is allowed only at the top level')
+        case 'block':
         case 'template':
-          throw templateUnsupported(this.source, token.pos, `{{${token.value}}}`)
+          return this.templateCall(token, delim)
         case 'break':
         case 'continue':
           if (this.rangeDepth === 0) throw this.syntax(token.pos, `{{${token.value}}} outside {{range}}`)
@@ -243,8 +297,29 @@ class Parser {
     return cmd
   }
 
+  /** `pkiCert "path" "k=v"…` with string literals only: issued before rendering, like secrets. */
+  private checkPkiCall(cmd: Command, stage: number): void {
+    const [first, ...args] = cmd.args
+    for (const arg of args) {
+      if (arg.type === 'identifier' && arg.name === 'pkiCert') throw templateUnsupported(this.source, arg.pos, '`pkiCert` as an argument (wrap it in parentheses)')
+    }
+    if (first?.type !== 'identifier' || first.name !== 'pkiCert') return
+    if (stage > 0 || args.length === 0 || args.some((arg) => arg.type !== 'string')) {
+      throw templateUnsupported(this.source, first.pos, '`pkiCert` with arguments that are not string literals')
+    }
+    let request: PkiRequest
+    try {
+      request = parsePkiRequest(args.map((arg) => (arg as Operand & { type: 'string' }).value))
+    } catch (error) {
+      if (error instanceof TemplateRuntimeError) throw this.syntax(args[0]!.pos, error.message)
+      throw error
+    }
+    if (!this.pkiRequests.some((known) => known.key === request.key)) this.pkiRequests.push(request)
+  }
+
   /** Only `secret "literal path"` is rendered: paths must be known before any Vault read. */
   private checkSecretCall(cmd: Command, stage: number): void {
+    this.checkPkiCall(cmd, stage)
     const [first, ...args] = cmd.args
     for (const arg of args) {
       if (arg.type === 'identifier' && arg.name === 'secret') throw templateUnsupported(this.source, arg.pos, '`secret` as an argument (wrap it in parentheses)')
@@ -294,7 +369,9 @@ class Parser {
     const span = { pos: token.pos, end: token.end }
     switch (token.kind) {
       case 'identifier':
-        if (!SUPPORTED_FUNCTIONS.has(token.value)) throw templateUnsupported(this.source, token.pos, `The function ${JSON.stringify(token.value)}`)
+        if (!SUPPORTED_FUNCTIONS.has(token.value)) {
+          throw templateUnsupported(this.source, token.pos, `The function ${JSON.stringify(token.value)} (${unsupportedReason(token.value)})`)
+        }
         return { type: 'identifier', name: token.value, ...span }
       case 'dot':
         return { type: 'dot', ...span }
@@ -337,7 +414,9 @@ class Parser {
       isFloat = true
       if (/^0[xX]/.test(unsigned)) throw templateUnsupported(this.source, token.pos, 'A hexadecimal floating-point number')
     }
-    if (Number.isNaN(value) || (!isFloat && !Number.isSafeInteger(value))) throw this.syntax(token.pos, `bad number ${JSON.stringify(token.value)}`)
+    if (Number.isNaN(value)) throw this.syntax(token.pos, `bad number ${JSON.stringify(token.value)}`)
+    // Go takes int64 literals; JavaScript numbers are exact to 2^53 only.
+    if (!isFloat && !Number.isSafeInteger(value)) throw templateUnsupported(this.source, token.pos, 'An integer literal beyond ±2^53 (9007199254740991)')
     return { type: 'number', value: negative ? -value : value, isFloat, pos: token.pos, end: token.end }
   }
 }

@@ -15,15 +15,29 @@ export interface VaultSecretResponse {
   warnings?: string[] | null
 }
 
-/** A Go int or float64: template literals, `len`, range indexes, LeaseDuration. */
+/** Go's numeric types a template meets: literals (int, float64), parseInt (int64), a string's bytes (uint8). */
+export type GoNumberType = 'int' | 'int64' | 'float64' | 'uint8'
+
+/** A Go int or float64: template literals, `len`, range indexes, LeaseDuration, math results. */
 export class GoNumber {
   readonly value: number
-  readonly isFloat: boolean
-  constructor(value: number, isFloat: boolean) {
+  readonly type: GoNumberType
+  constructor(value: number, type: GoNumberType | boolean) {
     this.value = value
-    this.isFloat = isFloat
+    this.type = type === true ? 'float64' : type === false ? 'int' : type
+  }
+  get isFloat(): boolean {
+    return this.type === 'float64'
   }
 }
+
+/** Slices that are `[]string` in Go (split's result), which `join` accepts; Vault's lists are `[]interface {}`. */
+const STRING_SLICES = new WeakSet<GoValue[]>()
+export function stringSlice(items: string[]): GoValue[] {
+  STRING_SLICES.add(items)
+  return items
+}
+export const isStringSlice = (value: GoValue): value is string[] => Array.isArray(value) && STRING_SLICES.has(value)
 
 /** A typed nil pointer such as Secret.Auth: prints `<nil>`, false in `if`. */
 export class NilPointer {
@@ -65,30 +79,66 @@ export class SecretValue {
   }
 }
 
+/**
+ * consul-template's dependency.PemEncoded, what `pkiCert` returns: the certificate, key and
+ * issuing CA of Vault's PKI issue response, each PEM-encoded again by Go (so ending in a newline).
+ */
+export class PemEncoded {
+  static readonly FIELDS = ['Cert', 'Key', 'CA'] as const
+  readonly fields: Record<(typeof PemEncoded.FIELDS)[number], string>
+  constructor(response: VaultSecretResponse) {
+    const data = response.data ?? {}
+    const pem = (value: unknown) => (typeof value === 'string' && value !== '' ? `${value.replace(/\n+$/, '')}\n` : '')
+    this.fields = { Cert: pem(data.certificate), Key: pem(data.private_key), CA: pem(data.issuing_ca) }
+  }
+}
+
 export interface GoMap {
   [key: string]: GoValue
 }
 
+/**
+ * A number from Vault's JSON whose text JSON.parse would change (`-0`, `1.0`, `1e3`, integers
+ * beyond 2^53): src/vault keeps it as JSON.rawJSON(text) (lossless-json.ts), so it prints as Vault sent it.
+ */
+export interface RawJsonNumber {
+  readonly rawJSON: string
+}
+
 /** JSON data (numbers being json.Number), Go numbers, and the secret struct. */
-export type GoValue = undefined | null | string | number | boolean | GoNumber | NilPointer | SecretValue | GoValue[] | GoMap
+export type GoValue = undefined | null | string | number | boolean | RawJsonNumber | GoNumber | NilPointer | SecretValue | PemEncoded | GoValue[] | GoMap
+
+export const isRawJsonNumber = (value: unknown): value is RawJsonNumber =>
+  typeof value === 'object' && value !== null && typeof (value as { rawJSON?: unknown }).rawJSON === 'string' && Object.keys(value).length === 1
+
+/** A json.Number from Vault: a JS number, or the raw text of one JSON.parse could not keep. */
+export const isJsonNumber = (value: GoValue): value is number | RawJsonNumber => typeof value === 'number' || isRawJsonNumber(value)
 
 export const isMap = (value: GoValue): value is GoMap =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof GoNumber) && !(value instanceof NilPointer) && !(value instanceof SecretValue)
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  !(value instanceof GoNumber) &&
+  !(value instanceof NilPointer) &&
+  !(value instanceof SecretValue) &&
+  !(value instanceof PemEncoded) &&
+  !isRawJsonNumber(value)
 
-/** json.Number's text. JSON.parse has already dropped the original spelling (1.0 → 1). */
-export const jsonNumberText = (value: number): string => JSON.stringify(value)
+/** json.Number's text, as Vault wrote it. */
+export const jsonNumberText = (value: number | RawJsonNumber): string => (typeof value === 'number' ? JSON.stringify(value) : value.rawJSON)
 
 /** Go's reflect kinds, as eq and error messages need them. */
-export type GoKind = 'invalid' | 'nil' | 'string' | 'bool' | 'int' | 'float' | 'map' | 'slice' | 'struct pointer' | 'nil pointer'
+export type GoKind = 'invalid' | 'nil' | 'string' | 'bool' | 'int' | 'uint' | 'float' | 'map' | 'slice' | 'struct' | 'struct pointer' | 'nil pointer'
 
 export function kindOf(value: GoValue): GoKind {
   if (value === undefined) return 'invalid'
   if (value === null) return 'nil'
-  if (typeof value === 'string' || typeof value === 'number') return 'string'
+  if (typeof value === 'string' || isJsonNumber(value)) return 'string'
   if (typeof value === 'boolean') return 'bool'
-  if (value instanceof GoNumber) return value.isFloat ? 'float' : 'int'
+  if (value instanceof GoNumber) return value.isFloat ? 'float' : value.type === 'uint8' ? 'uint' : 'int'
   if (value instanceof NilPointer) return 'nil pointer'
   if (value instanceof SecretValue) return 'struct pointer'
+  if (value instanceof PemEncoded) return 'struct'
   return Array.isArray(value) ? 'slice' : 'map'
 }
 
@@ -96,23 +146,25 @@ export function kindOf(value: GoValue): GoKind {
 export function typeName(value: GoValue): string {
   if (value === undefined || value === null) return 'interface {}'
   if (typeof value === 'string') return 'string'
-  if (typeof value === 'number') return 'json.Number'
+  if (isJsonNumber(value)) return 'json.Number'
   if (typeof value === 'boolean') return 'bool'
-  if (value instanceof GoNumber) return value.isFloat ? 'float64' : 'int'
+  if (value instanceof GoNumber) return value.type
   if (value instanceof NilPointer) return value.typeName
   if (value instanceof SecretValue) return '*dependency.Secret'
-  return Array.isArray(value) ? '[]interface {}' : 'map[string]interface {}'
+  if (value instanceof PemEncoded) return 'dependency.PemEncoded'
+  if (Array.isArray(value)) return isStringSlice(value) ? '[]string' : '[]interface {}'
+  return 'map[string]interface {}'
 }
 
 /** Go's truth (text/template exec.go, isTrue): empty and zero values are false. */
 export function isTrue(value: GoValue): boolean {
   if (value === undefined || value === null) return false
   if (typeof value === 'string') return value.length > 0
-  if (typeof value === 'number') return true // json.Number: a non-empty string
+  if (isJsonNumber(value)) return true // json.Number: a non-empty string
   if (typeof value === 'boolean') return value
   if (value instanceof GoNumber) return value.value !== 0
   if (value instanceof NilPointer) return false
-  if (value instanceof SecretValue) return true
+  if (value instanceof SecretValue || value instanceof PemEncoded) return true
   return Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0
 }
 

@@ -179,18 +179,19 @@ describe('templates', () => {
 
 describe('templates outside the subset, or not valid', () => {
   it.each([
-    ['{{ template "x" }}', '{{template}}'],
-    ['{{ define "x" }}y{{ end }}', '{{define}}'],
-    ['{{ block "x" . }}y{{ end }}', '{{block}}'],
-    ['{{ with pkiCert "pki/issue/app" "common_name=a" }}{{ .Cert }}{{ end }}', '"pkiCert"'],
+    ['{{ env "HOME" }}', 'the broker’s own environment'],
+    ['{{ file "/etc/passwd" }}', 'disk'],
+    ['{{ sockaddr "GetPrivateIP" }}', '"sockaddr"'],
+    ['{{ timestamp }}', '"timestamp"'],
+    ['{{ $cn := "common_name=a" }}{{ with pkiCert "pki/issue/app" $cn }}{{ .Cert }}{{ end }}', '`pkiCert` with arguments that are not string literals'],
     ['{{ key "service/x" }}', '"key"'],
-    ['{{ printf "%s" "x" }}', '"printf"'],
-    ['{{ toYAML . }}', '"toYAML"'],
+    ['{{ sprig_env "HOME" }}', '"sprig_env"'],
     ['{{ secret "pki/issue/app" "common_name=a.example.com" }}', 'write parameters'],
     ['{{ $p := "kv/x" }}{{ secret $p }}', 'not a string literal'],
     ['{{ "kv/x" | secret }}', 'not a string literal'],
     ['{{ secret "secret/data/x?version=2" }}', 'query parameters'],
     ["{{ 'a' }}", 'character constant'],
+    ['{{ 9007199254740993 }}', 'beyond ±2^53'],
   ])('%j is template_unsupported, naming %s', (source, named) => {
     const error = errorOf(() => parseTemplate(source))
     expect(error).toMatchObject({ status: 400 })
@@ -199,7 +200,7 @@ describe('templates outside the subset, or not valid', () => {
   })
 
   it('uses template_unsupported for syntax Vault Agent accepts', () => {
-    for (const source of ['{{ template "x" }}', '{{ pkiCert "a" }}', '{{ secret "a" "k=v" }}']) {
+    for (const source of ['{{ env "X" }}', '{{ pkiCert "a" .x }}', '{{ secret "a" "k=v" }}']) {
       expect(errorOf(() => parseTemplate(source)).code).toBe('template_unsupported')
     }
   })
