@@ -32,7 +32,7 @@ describe('audit and limits config', () => {
     expect(issuesOf({ audit: { required: true } })).toEqual(['BROKER_CONFIG.audit.required: required needs a sink (stdout cannot refuse)'])
     expect(issuesOf({ audit: { sink: { url: 'https://logs.example/in', header: 'Bad Header:' } } })).toEqual(['BROKER_CONFIG.audit.sink.header: an HTTP header name'])
     expect(issuesOf({ audit: { sink: { url: 'https://logs.example/in', token: 'hunter2' } } })).toEqual(['BROKER_CONFIG.audit.sink: unknown field token'])
-    expect(issuesOf({ limits: { failedAuth: { perAddress: 0 } } })).toEqual(['BROKER_CONFIG.limits.failedAuth.perAddress: too small'])
+    expect(issuesOf({ limits: { failedAuth: { perAddress: 0 } } })).toEqual(['BROKER_CONFIG.limits.failedAuth.perAddress: must be greater than 0'])
   })
 
   it('turns the failed-authentication limit off with false', () => {
