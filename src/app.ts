@@ -29,7 +29,19 @@ export function createServices(deps: AppDeps): Services {
     tokens,
     leases,
     clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log }),
-    broker: createSecretBroker({ config: deps.config, vault, cache: deps.cache, now: deps.now, tokens, leases }),
+    broker: createSecretBroker({
+      config: deps.config,
+      vault,
+      cache: deps.cache,
+      now: deps.now,
+      tokens,
+      leases,
+      // Over CACHE_MAX_ENTRY_BYTES: served, not cached (docs/cache.md); no path or size that could identify it.
+      onUncacheable: () => {
+        deps.log.log('warn', 'secret too large to cache: served uncached')
+        deps.metrics?.count('vault_edge_cache_uncacheable_total')
+      },
+    }),
   }
 }
 

@@ -8,6 +8,7 @@ export interface Metrics {
 const HELP = {
   vault_edge_http_requests_total: 'HTTP responses by route group and status code.',
   vault_edge_secret_reads_total: 'Secret reads by cache outcome (hit, miss, stale).',
+  vault_edge_cache_uncacheable_total: 'Vault reads too large to cache (over 2 MiB), served uncached.',
 } as const
 
 export type MetricName = keyof typeof HELP
