@@ -7,6 +7,7 @@ import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv, Services } from './app-env.ts'
 import { AppError, toProblem } from './errors.ts'
 import { createClusterKeys } from './identity/cluster-keys.ts'
+import { createVerifiedTokenMemo } from './identity/verified-token-memo.ts'
 import { authenticate } from './routes/authenticate.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { renderRoutes } from './routes/render.ts'
@@ -29,6 +30,7 @@ export function createServices(deps: AppDeps): Services {
     tokens,
     leases,
     clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log }),
+    verifiedTokens: createVerifiedTokenMemo(),
     broker: createSecretBroker({
       config: deps.config,
       vault,

@@ -22,6 +22,8 @@ export interface SecretRequest {
   kvTtlSeconds: number
   /** `Cache-Control: no-cache`: skip the cached read (the Vault token may still be reused). */
   refresh?: boolean
+  /** Keeps a background task alive after the response (Workers `ctx.waitUntil`); absent on Node and Deno. */
+  waitUntil?: (task: Promise<unknown>) => void
 }
 
 /** What the cache keeps of a read: Vault's answer once (values and metadata are derived from it). */
@@ -89,6 +91,10 @@ const FILL_REDIS_ALLOWANCE_MS = 2000
  * 403 lookup-self, a login and the read again. Each is bounded by vault.timeoutMs.
  */
 export const MAX_VAULT_CALLS_PER_FILL = 5
+// Vault failures after which Vault counts as in trouble: unreachable or sealed, or timed out.
+// While it is, an expired entry still usable as stale is served at once, not after another
+// timeout, and one read per entry probes Vault in the background.
+const VAULT_TROUBLE_STATUSES = new Set([503, 504])
 /** Denials remembered in this process (the entry's names and when); the oldest go first. */
 const MAX_REMEMBERED_DENIALS = 10_000
 
@@ -120,6 +126,10 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
   // Opened entries by what the cache returned: a hit on the local level reuses the opened one
   // and its rendered responses.
   const opened = new WeakMap<StoredRead, CachedRead>()
+  // Since when Vault timed out or was unreachable (ms since epoch); undefined while it answers.
+  let vaultTroubleSinceMs: number | undefined
+  // Background reads while Vault is in trouble: one per entry.
+  const probes = new Map<string, Promise<void>>()
 
   const openEntry = (stored: StoredRead, path: string): CachedRead => {
     let entry = opened.get(stored)
@@ -180,7 +190,14 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
     entry.freshUntilMs + deps.config.cache.maxStaleSeconds * 1000 > now() && (entry.leaseExpiresAtMs ?? Infinity) > now()
 
   async function readAndStore(request: SecretRequest, parts: string[]): Promise<CachedRead> {
-    const stored = await readFromVault(request)
+    let stored: StoredRead
+    try {
+      stored = await readFromVault(request)
+    } catch (error) {
+      if (error instanceof AppError && VAULT_TROUBLE_STATUSES.has(error.status)) vaultTroubleSinceMs ??= now()
+      throw error
+    }
+    vaultTroubleSinceMs = undefined
     // Keep the entry past its freshness for stale serving, but never past a lease's end.
     const keepMs = stored.leaseExpiresAtMs ?? stored.freshUntilMs + deps.config.cache.maxStaleSeconds * 1000
     if ((await cache.set('secret', parts, stored, (keepMs - now()) / 1000)) === 'too_large') deps.onUncacheable?.()
@@ -221,6 +238,22 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
     return { fresh: false, entry, vaultFailing: false }
   }
 
+  /**
+   * While Vault is in trouble: one read of this entry in the background (Workers keep it alive
+   * with waitUntil). It ends the trouble when Vault answers, and drops the entry on a 403/404.
+   */
+  function probeInBackground(request: SecretRequest, parts: string[], name: string, cached: CachedRead): void {
+    if (probes.has(name)) return
+    const probe = readAndStore({ ...request, refresh: false }, parts).then(
+      () => undefined,
+      async (error: unknown) => {
+        if (error instanceof AppError && VAULT_GONE_STATUSES.has(error.status)) await forgetDenied(parts, name, cached)
+      },
+    ).finally(() => probes.delete(name))
+    probes.set(name, probe)
+    request.waitUntil?.(probe)
+  }
+
   /** Keeps an acquired fill lock alive while the fill runs; returns the function that stops it. */
   function keepLocked(lock: Claim): () => void {
     if (lock.result !== 'acquired') return () => {}
@@ -235,6 +268,12 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
     if (cached && !request.refresh) {
       cached = (await readEntry(parts, name, { shared: true })) ?? cached
       if (isFresh(cached)) return { ...cached, cache: 'hit' }
+    }
+    // Vault timed out or was unreachable: what is usable stale is served now, without waiting
+    // for Vault again, and one background read per entry finds out when it is back.
+    if (cached && !request.refresh && vaultTroubleSinceMs !== undefined && isUsableStale(cached)) {
+      probeInBackground(request, parts, name, cached)
+      return { ...cached, cache: 'stale' }
     }
     if (request.refresh) await claimRefresh(parts)
     // Across processes, one fill per entry: a short lock in the cache (SET NX EX); the others wait for its entry.

@@ -53,7 +53,18 @@ export function buildSecretRequest(
       version: options.version,
       kvTtlSeconds: access.rule.kvTtlSeconds ?? config.cache.kvTtlSeconds,
       refresh: options.refresh,
+      waitUntil: waitUntilOf(c),
     },
+  }
+}
+
+/** Workers' `ctx.waitUntil`; Hono's `c.executionCtx` throws where the runtime has none (Node, Deno). */
+function waitUntilOf(c: Context<AppEnv>): ((task: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx
+    return (task) => ctx.waitUntil(task)
+  } catch {
+    return undefined
   }
 }
 
