@@ -58,13 +58,16 @@ export function buildSecretRequest(
   }
 }
 
-/** Workers' `ctx.waitUntil`; Hono's `c.executionCtx` throws where the runtime has none (Node, Deno). */
-function waitUntilOf(c: Context<AppEnv>): ((task: Promise<unknown>) => void) | undefined {
+/**
+ * Workers' `ctx.waitUntil`. Hono's `c.executionCtx` throws where the runtime has none (Node,
+ * Deno: there a background task simply runs on), so it is asked only when a task needs it, not
+ * on every request (an Error with its stack trace per request shows in the profile).
+ */
+const waitUntilOf = (c: Context<AppEnv>) => (task: Promise<unknown>) => {
   try {
-    const ctx = c.executionCtx
-    return (task) => ctx.waitUntil(task)
+    c.executionCtx.waitUntil(task)
   } catch {
-    return undefined
+    // No execution context: nothing to keep alive.
   }
 }
 
