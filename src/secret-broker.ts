@@ -95,6 +95,8 @@ export const MAX_VAULT_CALLS_PER_FILL = 5
 // While it is, an expired entry still usable as stale is served at once, not after another
 // timeout, and one read per entry probes Vault in the background.
 const VAULT_TROUBLE_STATUSES = new Set([503, 504])
+/** Background reads at once while Vault is in trouble; entries beyond wait for a slot (each is served stale meanwhile). */
+const MAX_CONCURRENT_PROBES = 32
 /** Denials remembered in this process (the entry's names and when); the oldest go first. */
 const MAX_REMEMBERED_DENIALS = 10_000
 
@@ -243,7 +245,7 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
    * with waitUntil). It ends the trouble when Vault answers, and drops the entry on a 403/404.
    */
   function probeInBackground(request: SecretRequest, parts: string[], name: string, cached: CachedRead): void {
-    if (probes.has(name)) return
+    if (probes.has(name) || probes.size >= MAX_CONCURRENT_PROBES) return
     const probe = readAndStore({ ...request, refresh: false }, parts).then(
       () => undefined,
       async (error: unknown) => {
