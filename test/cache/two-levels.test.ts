@@ -95,6 +95,21 @@ describe('the in-process level', () => {
   })
 })
 
+describe('the in-process level’s bound', () => {
+  it('holds at most its budget in bytes, dropping the least recently used first, and no entry over an eighth of it', () => {
+    const local = createLocalLevel({ maxBytes: 800, now: () => 0 })
+    const entry = (bytes: number) => ({ value: bytes, stamp: 's', checkAfterMs: 10, expiresAtMs: 10, bytes })
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) local.set(name, entry(100))
+    expect(local.bytes()).toBe(800)
+    local.get('a') // used: now the most recent
+    local.set('i', entry(100))
+    expect([local.get('a'), local.get('b'), local.bytes()]).toEqual([expect.anything(), undefined, 800])
+    local.set('big', entry(101))
+    expect(local.get('big')).toBeUndefined()
+    expect(local.bytes()).toBe(800)
+  })
+})
+
 describe('verified tokens remembered', () => {
   async function setUp() {
     const issuer = await startClusterIssuer({ algorithm: 'RS256' })
