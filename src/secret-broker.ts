@@ -46,6 +46,8 @@ export interface RenderedResponse {
 
 export interface CachedRead {
   read: SecretRead
+  /** When the Vault read was sent (ms since epoch). */
+  filledAtMs: number
   /** When the broker stops serving it as fresh (ms since epoch). */
   freshUntilMs: number
   /**
@@ -95,6 +97,15 @@ export const MAX_VAULT_CALLS_PER_FILL = 5
 // While it is, an expired entry still usable as stale is served at once, not after another
 // timeout, and one read per entry probes Vault in the background.
 const VAULT_TROUBLE_STATUSES = new Set([503, 504])
+/**
+ * Stale-while-revalidate, done before the entry goes stale: a hit in the last tenth of a KV
+ * entry's freshness (at most its last 5 s) reads Vault again in the background, so a hot entry
+ * is replaced before it expires and no request waits for Vault, while nothing is ever served
+ * past its freshness while Vault answers. Not for leased secrets: a new read is a new lease
+ * (new credentials); those are renewed by the renewal job instead.
+ */
+const REFRESH_AHEAD_MAX_MS = 5000
+const REFRESH_AHEAD_SHARE = 0.1
 /** Background reads at once while Vault is in trouble; entries beyond wait for a slot (each is served stale meanwhile). */
 const MAX_CONCURRENT_PROBES = 32
 /** Denials remembered in this process (the entry's names and when); the oldest go first. */
@@ -138,6 +149,7 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
     if (!entry) {
       entry = {
         read: unwrapSecret(path, stored.secret),
+        filledAtMs: stored.filledAtMs,
         freshUntilMs: stored.freshUntilMs,
         leaseExpiresAtMs: stored.leaseExpiresAtMs,
         ...(stored.leaseToken ? { leaseToken: stored.leaseToken } : {}),
@@ -244,9 +256,19 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
    * While Vault is in trouble: one read of this entry in the background (Workers keep it alive
    * with waitUntil). It ends the trouble when Vault answers, and drops the entry on a 403/404.
    */
-  function probeInBackground(request: SecretRequest, parts: string[], name: string, cached: CachedRead): void {
+  function probeInBackground(request: SecretRequest, parts: string[], name: string, cached: CachedRead, options: { shared?: boolean } = {}): void {
     if (probes.has(name) || probes.size >= MAX_CONCURRENT_PROBES) return
-    const probe = readAndStore({ ...request, refresh: false }, parts).then(
+    const read = async () => {
+      // Refreshing ahead, processes sharing the store take turns: one refresh per entry at a time.
+      const lock = options.shared ? await cache.claim('lock', parts, { atMs: now() }, fillLockSeconds) : NO_CLAIM
+      if (lock.result === 'held') return
+      try {
+        await readAndStore({ ...request, refresh: false }, parts)
+      } finally {
+        await lock.release()
+      }
+    }
+    const probe = read().then(
       () => undefined,
       async (error: unknown) => {
         if (error instanceof AppError && VAULT_GONE_STATUSES.has(error.status)) await forgetDenied(parts, name, cached)
@@ -263,9 +285,16 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
     return () => clearInterval(timer)
   }
 
+  const refreshAheadDue = (entry: CachedRead) =>
+    entry.leaseExpiresAtMs === undefined &&
+    entry.freshUntilMs - now() < Math.min(REFRESH_AHEAD_MAX_MS, (entry.freshUntilMs - entry.filledAtMs) * REFRESH_AHEAD_SHARE)
+
   async function resolve(request: SecretRequest, parts: string[], name: string): Promise<SecretResult> {
     let cached = await readEntry(parts, name)
-    if (cached && !request.refresh && isFresh(cached)) return { ...cached, cache: 'hit' }
+    if (cached && !request.refresh && isFresh(cached)) {
+      if (refreshAheadDue(cached)) probeInBackground(request, parts, name, cached, { shared: true })
+      return { ...cached, cache: 'hit' }
+    }
     // What this process holds may be behind the shared store: another process may have refilled it.
     if (cached && !request.refresh) {
       cached = (await readEntry(parts, name, { shared: true })) ?? cached

@@ -5,7 +5,7 @@
 // - a remembered token ends at its exp, and when its key leaves the cluster's JWKS.
 import fc from 'fast-check'
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createLocalLevel } from '../../src/cache/local-level.ts'
 import { createMemoryStore } from '../../src/cache/memory-store.ts'
 import { createSealer } from '../../src/cache/seal.ts'
@@ -92,6 +92,27 @@ describe('the in-process level', () => {
     // The other identity keeps its own.
     expect(local.get(material(b))).toBeDefined()
     expect((await broker.getSecret(requestOf(b, path))).cache).toBe('hit')
+  })
+})
+
+describe('stale-while-revalidate, before the entry goes stale', () => {
+  it('refreshes a KV entry hit in the last tenth of its freshness in the background, so the next read past its old end is still a hit', async () => {
+    const { broker, clock, fake } = await scriptedBroker()
+    const identity: Identity = { cluster: 'c', namespace: 'ns', serviceAccount: 'a', serviceAccountUid: 'u1', pod: 'p', podUid: 'pu' }
+    const reads = () => fake.count(/^secret\//)
+    expect((await broker.getSecret(requestOf(identity, 'secret/data/hot'))).cache).toBe('miss')
+    clock.advance(50_000) // 10 s left: not yet
+    expect((await broker.getSecret(requestOf(identity, 'secret/data/hot'))).cache).toBe('hit')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(reads()).toBe(1)
+    clock.advance(7_000) // 3 s left of 60: a hit, and one read in the background
+    expect((await broker.getSecret(requestOf(identity, 'secret/data/hot'))).cache).toBe('hit')
+    await vi.waitFor(() => expect(reads()).toBe(2))
+    clock.advance(4_000) // past the first read's freshness
+    const past = await broker.getSecret(requestOf(identity, 'secret/data/hot'))
+    expect(past.cache).toBe('hit')
+    expect(past.freshUntilMs).toBeGreaterThan(clock.now())
+    expect(reads()).toBe(2)
   })
 })
 
