@@ -111,6 +111,11 @@ const MAX_CONCURRENT_PROBES = 32
 /** Denials remembered in this process (the entry's names and when); the oldest go first. */
 const MAX_REMEMBERED_DENIALS = 10_000
 
+const isStoredRead = (value: unknown): value is StoredRead => {
+  const entry = value as Partial<StoredRead> | undefined
+  return typeof entry?.secret === 'object' && entry.secret !== null && typeof entry.filledAtMs === 'number' && typeof entry.freshUntilMs === 'number'
+}
+
 export interface SecretBrokerDeps {
   config: Config
   vault: VaultClient
@@ -163,7 +168,8 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
   /** The entry under `parts`, unless this process saw Vault deny it after it was filled. */
   async function readEntry(parts: string[], name: string, options?: { shared?: boolean }): Promise<CachedRead | undefined> {
     const stored = await cache.get<StoredRead>('secret', parts, options)
-    if (!stored) return undefined
+    // An entry written by an earlier version of the broker (another shape) is a miss, not a 500.
+    if (!isStoredRead(stored)) return undefined
     const denial = denials.get(name)
     if (denial) {
       if (denial.untilMs <= now()) denials.delete(name)

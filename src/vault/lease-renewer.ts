@@ -107,14 +107,14 @@ export async function renewServedLeases(deps: LeaseRenewerDeps): Promise<Renewal
 
   async function dropServedEntry(record: LeaseRecord): Promise<void> {
     const entry = await cache.get<StoredRead>('secret', record.secretParts, { shared: true })
-    if (entry?.secret.lease_id === record.leaseId) await cache.delete('secret', record.secretParts)
+    if (entry?.secret?.lease_id === record.leaseId) await cache.delete('secret', record.secretParts)
   }
 
   async function extendServedEntry(record: LeaseRecord, durationSeconds: number, times: ReturnType<typeof leasedEntryTimes>, leaseToken: LeaseToken): Promise<void> {
     // Compare-and-set: a request that dropped the entry (Vault denied its identity) or replaced it
     // between this read and this write wins; the renewal never brings a dropped entry back.
     await cache.update<StoredRead>('secret', record.secretParts, (entry) => {
-      if (entry.secret.lease_id !== record.leaseId) return undefined
+      if (entry.secret?.lease_id !== record.leaseId) return undefined
       const secret: VaultSecret = { ...entry.secret, lease_duration: durationSeconds }
       return { value: { ...entry, secret, ...times, leaseToken }, ttlSeconds: (times.leaseExpiresAtMs - now()) / 1000 }
     })

@@ -95,6 +95,17 @@ describe('the in-process level', () => {
   })
 })
 
+describe('entries written by an earlier version', () => {
+  it('are a miss, not a 500 (the entry used to hold the values beside Vault\'s answer)', async () => {
+    const { broker, cache, clock } = await scriptedBroker()
+    const identity: Identity = { cluster: 'c', namespace: 'ns', serviceAccount: 'a', serviceAccountUid: 'u1', pod: 'p', podUid: 'pu' }
+    const parts = [identityScope(identity), 'jwt', 'app', 'secret/data/old', '']
+    await cache.set('secret', parts, { read: { values: { old: true }, metadata: undefined, secret: {} }, freshUntilMs: clock.now() + 60_000 }, 60)
+    const result = await broker.getSecret(requestOf(identity, 'secret/data/old'))
+    expect([result.cache, result.read.values]).toEqual(['miss', { token: `token-of:${jwtOf(identity)}`, path: 'secret/data/old' }])
+  })
+})
+
 describe('stale-while-revalidate, before the entry goes stale', () => {
   it('refreshes a KV entry hit in the last tenth of its freshness in the background, so the next read past its old end is still a hit', async () => {
     const { broker, clock, fake } = await scriptedBroker()
