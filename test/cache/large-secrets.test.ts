@@ -3,6 +3,8 @@
 // with the memory store and with Redis behind the Upstash protocol: up to the limit they are
 // cached (the next read is a hit); above it they are served uncached (docs/cache.md), never a
 // 500, and each concurrent burst costs OpenBao one read (counted in OpenBao's audit log).
+import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { CACHE_MAX_ENTRY_BYTES } from '../../src/cache/secure-cache.ts'
 import { createOpenBaoClient } from '../support/openbao.ts'
@@ -37,10 +39,15 @@ interface Target {
 }
 
 let redis: CacheRedis
+// Vault answers 300 ms late, as over a real network: the reads of a burst all arrive while its
+// first read is still out, even on a loaded machine (otherwise a late one is a burst of its own).
+const VAULT_LATENCY_MS = 300
+let slowVault: Server
+let slowVaultUrl: string
 const started: { stop(): Promise<void> }[] = []
 // Each target reads as its own ServiceAccount, so no two share an entry through Redis.
 const bindings = (withRedis: boolean): Record<string, string> => ({
-  BROKER_CONFIG: JSON.stringify(cacheBrokerConfig({ issuerUrl, openbaoAddr: openbao.address, namespace: NS, cache: { kvTtlSeconds: 300 } })),
+  BROKER_CONFIG: JSON.stringify(cacheBrokerConfig({ issuerUrl, openbaoAddr: slowVaultUrl, namespace: NS, cache: { kvTtlSeconds: 300 } })),
   ...(withRedis ? { UPSTASH_REDIS_REST_URL: redis.shim.url, UPSTASH_REDIS_REST_TOKEN: redis.shim.token, CACHE_ENCRYPTION_KEY: newEncryptionKey() } : {}),
 })
 
@@ -52,6 +59,18 @@ const TARGETS: Target[] = [
 ]
 
 beforeAll(async () => {
+  slowVault = createServer((incoming, answer) => {
+    setTimeout(() => {
+      const upstream = request(`${openbao.address}${incoming.url}`, { method: incoming.method, headers: incoming.headers }, (response) => {
+        answer.writeHead(response.statusCode!, response.headers)
+        response.pipe(answer)
+      })
+      upstream.on('error', () => answer.destroy())
+      incoming.pipe(upstream)
+    }, VAULT_LATENCY_MS)
+  })
+  await new Promise<void>((resolve) => slowVault.listen(0, '127.0.0.1', resolve))
+  slowVaultUrl = `http://127.0.0.1:${(slowVault.address() as AddressInfo).port}`
   redis = await startCacheRedis()
   for (const target of TARGETS) await grantServiceAccount(openbao, { namespace: NS, serviceAccount: target.serviceAccount, paths: [`secret/data/${NS}/*`] })
   for (const size of SIZES) await putKv2(openbao, `${NS}/${size.length}`, { value: valueOf(size.length, size.name) })
@@ -59,6 +78,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(started.map((broker) => broker.stop()))
   await redis?.stop()
+  slowVault?.closeAllConnections()
+  await new Promise((resolve) => slowVault?.close(resolve))
 })
 
 describe.each(TARGETS)('the broker ($name) with large secrets', (target) => {
