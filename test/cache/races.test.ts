@@ -21,13 +21,12 @@ import { createSecretBroker } from '../../src/secret-broker.ts'
 import { createLeaseRegistry } from '../../src/vault/lease-registry.ts'
 import { renewServedLeases } from '../../src/vault/lease-renewer.ts'
 import { createTokenSource } from '../../src/vault/token-source.ts'
-import { createOpenBaoClient } from '../support/openbao.ts'
+import { startOpenBao, type OpenBao } from '../support/openbao.ts'
 import { startDelayingProxy, type DelayingProxy } from '../vault/support/delaying-proxy.ts'
 import { authAnswer, createClock, createFakeVault, denied } from '../vault/support/fake-vault.ts'
-import { cacheBrokerConfig, grantServiceAccount, newEncryptionKey, podToken, putKv2, sleep, startCacheRedis, type CacheRedis } from './support/cache-stack.ts'
+import { cacheBrokerConfig, configureJwtAuth, grantServiceAccount, newEncryptionKey, podToken, putKv2, sleep, startCacheRedis, type CacheRedis } from './support/cache-stack.ts'
 
 const issuerUrl = inject('issuerUrl')
-const openbao = createOpenBaoClient({ address: inject('openbaoAddr'), rootToken: inject('openbaoRootToken'), auditLogPath: inject('openbaoAuditLog') })
 const NS = 'cache-races'
 
 /** A store whose next `get` of `key` runs `between` before it answers: whatever `between` does lands between a read and the write after it. */
@@ -89,6 +88,8 @@ describe('the renewal job and a denial at the same moment', () => {
 })
 
 describe('real OpenBao behind a proxy, Redis shared by two broker processes', () => {
+  // An OpenBao of its own: the test revokes every token its jwt mount issued.
+  let openbao: OpenBao
   let redis: CacheRedis
   let proxy: DelayingProxy
   const ENCRYPTION_KEY = newEncryptionKey()
@@ -96,7 +97,8 @@ describe('real OpenBao behind a proxy, Redis shared by two broker processes', ()
   const PROXY_DELAY_MS = 1400
 
   beforeAll(async () => {
-    redis = await startCacheRedis()
+    ;[openbao, redis] = await Promise.all([startOpenBao(), startCacheRedis()])
+    await configureJwtAuth(openbao, { issuerUrl })
     const { hostname, port } = new URL(openbao.address)
     proxy = await startDelayingProxy({ host: hostname, port: Number(port) })
     for (const serviceAccount of ['slow', 'denied']) await grantServiceAccount(openbao, { namespace: NS, serviceAccount, paths: [`secret/data/${NS}/*`] })
@@ -104,7 +106,7 @@ describe('real OpenBao behind a proxy, Redis shared by two broker processes', ()
   })
   afterAll(async () => {
     await proxy?.stop()
-    await redis?.stop()
+    await Promise.all([redis?.stop(), openbao?.stop()])
   })
 
   /** A broker "process" in this one: its own app, services and memory, sharing Redis and the key. */
