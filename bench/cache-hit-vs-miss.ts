@@ -14,6 +14,7 @@ import { createApp, createServices } from '../src/app.ts'
 import type { CacheStore } from '../src/cache/cache-store.ts'
 import { createMemoryStore } from '../src/cache/memory-store.ts'
 import { createSealer } from '../src/cache/seal.ts'
+import { createLocalLevel } from '../src/cache/local-level.ts'
 import { createSecureCache } from '../src/cache/secure-cache.ts'
 import { createUpstashStore } from '../src/cache/upstash-store.ts'
 import { parseConfig } from '../src/config.ts'
@@ -38,6 +39,8 @@ const noStore: CacheStore = {
   get: async () => null,
   set: async () => true,
   delete: async () => {},
+  compareAndSet: async () => false,
+  compareAndDelete: async () => false,
   addToSet: async () => {},
   setMembers: async () => [],
   removeFromSet: async () => {},
@@ -90,7 +93,9 @@ try {
   }
 
   for (const [name, makeStore] of variants) {
-    const cache = createSecureCache(makeStore(), await createSealer(key))
+    // "Keeps nothing" keeps nothing in the process's own level either (a zero-byte budget).
+    const local = makeStore === variants[0]![1] ? createLocalLevel({ maxBytes: 0, now: Date.now }) : undefined
+    const cache = createSecureCache(makeStore(), await createSealer(key), { local })
     const log = createMemoryLogger()
     const app: Hono<AppEnv> = createApp(createServices({ config, fetch, cache, now: Date.now, log }))
     const read = async (token: string) => {

@@ -6,6 +6,7 @@ import type { Config } from './config.ts'
 import type { SecureCache } from './cache/secure-cache.ts'
 import type { Identity } from './identity/identity.ts'
 import type { ClusterKeys } from './identity/cluster-keys.ts'
+import type { VerifiedTokenMemo } from './identity/verified-token-memo.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 import type { AbuseLimits } from './rate-limit/abuse-limits.ts'
@@ -40,6 +41,8 @@ export interface Services extends AppDeps {
   vaultFetch: typeof fetch
   vault: VaultClient
   clusterKeys: ClusterKeys
+  /** Tokens that verified, by their SHA-256, until they end or their key leaves the JWKS. */
+  verifiedTokens: VerifiedTokenMemo
   broker: SecretBroker
   /** Pod Vault tokens, shared by reads and issuing POSTs (src/vault/token-source.ts). */
   tokens: TokenSource

@@ -10,6 +10,7 @@ import { auditTrail } from './audit/audit-trail.ts'
 import { AppError, toProblem } from './errors.ts'
 import { createClusterKeys } from './identity/cluster-keys.ts'
 import { createAbuseLimits, limitFailedAuthentications, limitReads } from './rate-limit/abuse-limits.ts'
+import { createVerifiedTokenMemo } from './identity/verified-token-memo.ts'
 import { authenticate } from './routes/authenticate.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { renderRoutes } from './routes/render.ts'
@@ -34,7 +35,20 @@ export function createServices(deps: AppDeps): Services {
     tokens,
     leases,
     clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log, fetchFor: deps.clusterFetch }),
-    broker: createSecretBroker({ config: deps.config, vault, cache: deps.cache, now: deps.now, tokens, leases }),
+    verifiedTokens: createVerifiedTokenMemo(),
+    broker: createSecretBroker({
+      config: deps.config,
+      vault,
+      cache: deps.cache,
+      now: deps.now,
+      tokens,
+      leases,
+      // Over CACHE_MAX_ENTRY_BYTES: served, not cached (docs/cache.md); no path or size that could identify it.
+      onUncacheable: () => {
+        deps.log.log('warn', 'secret too large to cache: served uncached')
+        deps.metrics?.count('vault_edge_cache_uncacheable_total')
+      },
+    }),
     auditSink: deps.config.audit.sink
       ? createAuditSink({ config: deps.config.audit.sink, headerValue: deps.auditSinkHeader, fetch: deps.fetch, log: deps.log, metrics: deps.metrics })
       : undefined,

@@ -10,6 +10,7 @@ const HELP = {
   vault_edge_secret_reads_total: 'Secret reads by cache outcome (hit, miss, stale).',
   vault_edge_audit_sink_events_total: 'Audit events for the HTTP sink by outcome (sent; retried: sent again after a failed attempt; dropped: never delivered).',
   vault_edge_rate_limited_total: 'Requests answered 429 by an abuse limit (failed_auth per client address, reads per identity).',
+  vault_edge_cache_uncacheable_total: 'Vault reads too large to cache (over 2 MiB), served uncached.',
 } as const
 
 export type MetricName = keyof typeof HELP

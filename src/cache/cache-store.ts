@@ -9,6 +9,14 @@ export interface CacheStore {
   set(key: string, value: string, options: { ttlSeconds: number; onlyIfAbsent?: boolean }): Promise<boolean>
   delete(key: string): Promise<void>
   /**
+   * Writes `value` only if the key still holds exactly `expected` (a Lua script on Redis, so no
+   * other write can land between the comparison and the write). Returns whether it wrote.
+   * Sealed values carry a fresh random IV, so `expected` names one write, not just one content.
+   */
+  compareAndSet(key: string, expected: string, value: string, options: { ttlSeconds: number }): Promise<boolean>
+  /** Deletes the key only if it still holds exactly `expected` (atomic, as compareAndSet). */
+  compareAndDelete(key: string, expected: string): Promise<boolean>
+  /**
    * Redis `SADD` and `EXPIRE` in one transaction: the set at `key` holds `member` and lives
    * `ttlSeconds` from now. Several processes may add to one set at once without losing a member,
    * which a read-modify-write of one value cannot promise.

@@ -50,6 +50,17 @@ export function createMemoryStore(now: () => number = Date.now): CacheStore {
     async delete(key) {
       entries.delete(key)
     },
+    async compareAndSet(key, expected, value, { ttlSeconds }) {
+      assertValidTtl(ttlSeconds)
+      if (live(key)?.value !== expected) return false
+      write(key, value, ttlSeconds)
+      return true
+    },
+    async compareAndDelete(key, expected) {
+      if (live(key)?.value !== expected) return false
+      entries.delete(key)
+      return true
+    },
     async addToSet(key, member, { ttlSeconds }) {
       assertValidTtl(ttlSeconds)
       const current = live(key)?.value ?? new Set<string>()

@@ -10,7 +10,8 @@ const decoder = new TextDecoder()
 export interface Sealer {
   /** Hex HMAC-SHA-256 of the key material: nothing readable reaches Redis. */
   keyFor(material: string): Promise<string>
-  seal(key: string, plaintext: string): Promise<string>
+  /** `plaintext` as a string, or already UTF-8 encoded (the cache measures it first). */
+  seal(key: string, plaintext: string | Uint8Array<ArrayBuffer>): Promise<string>
   /** Returns null for anything that does not authenticate (tampered, other key, other name). */
   open(key: string, sealed: string): Promise<string | null>
   /** Keyed digest for ETags: a plain hash of a short secret could be brute-forced offline. */
@@ -28,8 +29,29 @@ function decodeKey(text: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64.padEnd(44, '=')), (char) => char.charCodeAt(0))
 }
 
-const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes))
-const fromBase64 = (text: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(text), (char) => char.charCodeAt(0))
+// Native base64 where the runtime has it (TC39 Uint8Array base64: workerd, Deno; Node 22 lacks
+// it). Otherwise btoa/atob in chunks: spreading a whole value into String.fromCharCode overflows
+// the stack past ~125 KB, and a per-character callback is what the issue 9 profile found slow.
+const nativeBase64 = Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array<ArrayBuffer> }
+const BASE64_CHUNK_BYTES = 0x8000
+
+export function toBase64(bytes: Uint8Array): string {
+  const native = (bytes as unknown as { toBase64?: () => string }).toBase64
+  if (native) return native.call(bytes)
+  let binary = ''
+  for (let start = 0; start < bytes.length; start += BASE64_CHUNK_BYTES) {
+    binary += String.fromCharCode.apply(null, bytes.subarray(start, start + BASE64_CHUNK_BYTES) as unknown as number[])
+  }
+  return btoa(binary)
+}
+
+export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  if (nativeBase64.fromBase64) return nativeBase64.fromBase64(text)
+  const binary = atob(text)
+  const bytes = new Uint8Array(binary.length)
+  for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index)
+  return bytes
+}
 const toHex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, '0')).join('')
 
 /** `encryptionKey` undefined: a random key for this process only (the in-memory store's case). */
@@ -55,7 +77,7 @@ export async function createSealer(encryptionKey: string | undefined): Promise<S
     },
     async seal(key, plaintext) {
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES))
-      const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(key) }, valueKey, encoder.encode(plaintext))
+      const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(key) }, valueKey, typeof plaintext === 'string' ? encoder.encode(plaintext) : plaintext)
       const sealed = new Uint8Array(IV_BYTES + ciphertext.byteLength)
       sealed.set(iv)
       sealed.set(new Uint8Array(ciphertext), IV_BYTES)

@@ -5,6 +5,11 @@ import { assertValidTtl, CacheUnavailableError, type CacheStore } from './cache-
 
 export const REDIS_TIMEOUT_MS = 1000
 
+// Compare-and-set and compare-and-delete as Lua scripts (EVAL, which Upstash supports): Redis runs
+// a script without interleaving other commands, so nothing lands between the GET and the write.
+const COMPARE_AND_SET = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0`
+const COMPARE_AND_DELETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+
 export function createUpstashStore(options: { url: string; token: string; timeoutMs?: number }): CacheStore {
   const timeoutMs = options.timeoutMs ?? REDIS_TIMEOUT_MS
   const redis = new Redis({
@@ -39,6 +44,13 @@ export function createUpstashStore(options: { url: string; token: string; timeou
     },
     async delete(key) {
       await guard('DEL', () => redis.del(key))
+    },
+    async compareAndSet(key, expected, value, { ttlSeconds }) {
+      assertValidTtl(ttlSeconds)
+      return (await guard('EVAL', () => redis.eval(COMPARE_AND_SET, [key], [expected, value, ttlSeconds]))) === 1
+    },
+    async compareAndDelete(key, expected) {
+      return (await guard('EVAL', () => redis.eval(COMPARE_AND_DELETE, [key], [expected]))) === 1
     },
     async addToSet(key, member, { ttlSeconds }) {
       assertValidTtl(ttlSeconds)

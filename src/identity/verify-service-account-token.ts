@@ -42,7 +42,7 @@ interface Attempt {
  * The verified claims if one of the cluster's keys signed the token; undefined (with the reason
  * pushed to `misses`) if none did. Throws once a key has verified and a claim fails.
  */
-async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses: string[]): Promise<JsonObject | undefined> {
+async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses: string[]): Promise<{ payload: JsonObject; key: CryptoKey } | undefined> {
   const { jws, header, cluster, kind, nowMs } = attempt
   if (!isAlgorithmAllowed(header.alg, cluster)) {
     misses.push(`alg not in the allow-list of cluster ${cluster.name}`)
@@ -63,7 +63,7 @@ async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses
   for (const key of candidates) {
     try {
       const { payload } = await jwtVerify(jws.token, key, options)
-      return payload as JsonObject
+      return { payload: payload as JsonObject, key }
     } catch (error) {
       if (isClaimFailure(error)) throw invalidToken(`${describeJoseFailure(error)} (cluster ${cluster.name})`, error)
       // Signature failure, or a key of the right type for another alg: try the next candidate.
@@ -73,7 +73,22 @@ async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses
   return undefined
 }
 
+/** What a verification established: for verified-token-memo.ts, which remembers it. */
+export interface VerifiedToken {
+  identity: Identity
+  cluster: ClusterConfig
+  header: ProtectedHeader
+  /** The cluster key that verified the signature (as the cluster's key set returned it). */
+  key: CryptoKey
+  payload: JsonObject
+  kind: TokenKind
+}
+
 export async function verifyServiceAccountToken(token: string, deps: VerifyDeps): Promise<Identity> {
+  return (await verifyServiceAccountTokenInDetail(token, deps)).identity
+}
+
+export async function verifyServiceAccountTokenInDetail(token: string, deps: VerifyDeps): Promise<VerifiedToken> {
   const jws = parseCompactJws(token)
   const header = checkProtectedHeader(jws.header)
   const { kind, clusters } = selectClusters(jws.payload, deps.clusters)
@@ -82,11 +97,12 @@ export async function verifyServiceAccountToken(token: string, deps: VerifyDeps)
   const misses: string[] = kind === 'legacy' ? ['legacy token'] : []
   // One cluster for a projected token; for a legacy one, each opted-in cluster until a key verifies.
   for (const cluster of clusters) {
-    const payload = await verifyWithClusterKeys({ jws, header, cluster, kind, nowMs }, deps.keys, misses)
-    if (payload === undefined) continue
-    if (kind === 'legacy') return identityFromLegacyClaims(cluster, payload)
+    const verified = await verifyWithClusterKeys({ jws, header, cluster, kind, nowMs }, deps.keys, misses)
+    if (verified === undefined) continue
+    const { payload, key } = verified
+    if (kind === 'legacy') return { identity: identityFromLegacyClaims(cluster, payload), cluster, header, key, payload, kind }
     checkWarnAfter(cluster, payload, nowMs)
-    return identityFromProjectedClaims(cluster, payload)
+    return { identity: identityFromProjectedClaims(cluster, payload), cluster, header, key, payload, kind }
   }
   throw invalidToken(misses.join('; '))
 }

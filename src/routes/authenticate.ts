@@ -2,7 +2,7 @@
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app-env.ts'
 import { invalidToken } from '../errors.ts'
-import { MAX_TOKEN_BYTES, verifyServiceAccountToken } from '../identity/verify-service-account-token.ts'
+import { MAX_TOKEN_BYTES } from '../identity/verify-service-account-token.ts'
 
 // RFC 6750 §2.1: "Bearer" 1*SP b64token; the scheme is case-insensitive.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i
@@ -15,8 +15,9 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const match = BEARER.exec(header)
   if (!match) throw invalidToken('Authorization is not a Bearer token')
   const token = match[1]!
-  const { config, clusterKeys, now } = c.get('services')
-  const identity = await verifyServiceAccountToken(token, { clusters: config.clusters, keys: clusterKeys, now })
+  const { config, clusterKeys, now, verifiedTokens } = c.get('services')
+  // A token seen before is not verified again while it lasts and its key stands (verified-token-memo.ts).
+  const identity = await verifiedTokens.verify(token, { clusters: config.clusters, keys: clusterKeys, now })
   c.set('identity', identity)
   c.set('serviceAccountToken', token)
   await next()

@@ -56,7 +56,21 @@ export function buildSecretRequest(
       version: options.version,
       kvTtlSeconds: access.rule.kvTtlSeconds ?? config.cache.kvTtlSeconds,
       refresh: options.refresh,
+      waitUntil: waitUntilOf(c),
     },
+  }
+}
+
+/**
+ * Workers' `ctx.waitUntil`. Hono's `c.executionCtx` throws where the runtime has none (Node,
+ * Deno: there a background task simply runs on), so it is asked only when a task needs it, not
+ * on every request (an Error with its stack trace per request shows in the profile).
+ */
+const waitUntilOf = (c: Context<AppEnv>) => (task: Promise<unknown>) => {
+  try {
+    c.executionCtx.waitUntil(task)
+  } catch {
+    // No execution context: nothing to keep alive.
   }
 }
 

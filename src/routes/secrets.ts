@@ -8,6 +8,7 @@ import { noteRead } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
 import { negotiateFormat, renderSecret, type Format } from '../render/index.ts'
 import { normalizeKeySelection, selectKeys } from '../render/select-keys.ts'
+import type { RenderedResponse, SecretResult } from '../secret-broker.ts'
 import { readSecret, type SecretRead } from '../vault/read-secret.ts'
 import { readJson } from './read-body.ts'
 import { setRefreshAfter } from './refresh-after.ts'
@@ -25,7 +26,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const { request } = buildSecretRequest(c, path, { method: 'GET', version, refresh: wantsRefresh(c) })
   const result = await c.get('services').broker.getSecret(request)
   noteRead(c, path, result)
-  const rendered = renderRead(c, result.read, format)
+  const rendered = await renderOnce(c, result, format)
   c.header('X-Cache', result.cache)
   setRefreshAfter(c, [result])
   c.get('services').metrics?.count('vault_edge_secret_reads_total', { cache: result.cache })
@@ -34,7 +35,9 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
     c.header('X-Vault-Lease-Duration', String(result.read.secret.lease_duration))
   }
   c.header('Content-Type', rendered.contentType)
-  return c.body(rendered.body as string)
+  // Set here, the etag middleware compares it with If-None-Match and computes nothing.
+  c.header('ETag', rendered.etag)
+  return c.body(rendered.body)
 }).post('/*', async (c) => {
   const format = negotiateFormat(c.req.query('format'), c.req.header('Accept'))
   const path = secretPathFromUrl(c.req.url, SECRETS_PREFIX)
@@ -53,6 +56,38 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   c.header('Content-Type', rendered.contentType)
   return c.body(rendered.body as string)
 })
+
+/** Responses kept per entry: formats × key selections a Deployment actually asks for. */
+const MAX_RENDERS_PER_ENTRY = 8
+
+/**
+ * The response for this entry, format and key selection, rendered and fingerprinted once per
+ * entry (issue 9): a hit costs neither a render nor an HMAC. The entry is the identity's own
+ * (secret-broker.ts), so its renders are too.
+ */
+async function renderOnce(c: Context<AppEnv>, result: SecretResult, format: Format): Promise<RenderedResponse> {
+  const query = c.req.query()
+  const renderKey = JSON.stringify([format, query.key, query.prefix, query.metadata])
+  const kept = result.renders.get(renderKey)
+  if (kept) {
+    const version = result.read.metadata?.version
+    if (typeof version === 'number') c.header('X-Vault-Secret-Version', String(version))
+    return kept
+  }
+  const rendered = renderRead(c, result.read, format)
+  const body = rendered.body as string
+  const digest = await c.get('services').cache.fingerprint(encoder.encode(body))
+  const response = { body, contentType: rendered.contentType, etag: `"${toHex(digest)}"` }
+  if (result.renders.size < MAX_RENDERS_PER_ENTRY) result.renders.set(renderKey, response)
+  return response
+}
+
+const encoder = new TextEncoder()
+const toHex = (buffer: ArrayBuffer) => {
+  let hex = ''
+  for (const byte of new Uint8Array(buffer)) hex += (byte < 16 ? '0' : '') + byte.toString(16)
+  return hex
+}
 
 /**
  * `?metadata=true` (json and yaml only) answers `{"data": {…}, "metadata": {…}}`, KV v2's

@@ -9,7 +9,7 @@
 import type { Config } from '../config.ts'
 import type { SecureCache } from '../cache/secure-cache.ts'
 import { AppError } from '../errors.ts'
-import type { CachedRead } from '../secret-broker.ts'
+import type { StoredRead } from '../secret-broker.ts'
 import type { LeaseRecord, LeaseRegistry, LeaseToken } from './lease-registry.ts'
 import { leaseTokenOf, type TokenParts, type TokenSource } from './token-source.ts'
 import type { VaultClient } from './vault-client.ts'
@@ -106,16 +106,18 @@ export async function renewServedLeases(deps: LeaseRenewerDeps): Promise<Renewal
   const forget: string[] = []
 
   async function dropServedEntry(record: LeaseRecord): Promise<void> {
-    const entry = await cache.get<CachedRead>('secret', record.secretParts)
-    if (entry?.read.secret.lease_id === record.leaseId) await cache.delete('secret', record.secretParts)
+    const entry = await cache.get<StoredRead>('secret', record.secretParts, { shared: true })
+    if (entry?.secret?.lease_id === record.leaseId) await cache.delete('secret', record.secretParts)
   }
 
   async function extendServedEntry(record: LeaseRecord, durationSeconds: number, times: ReturnType<typeof leasedEntryTimes>, leaseToken: LeaseToken): Promise<void> {
-    const entry = await cache.get<CachedRead>('secret', record.secretParts)
-    if (entry?.read.secret.lease_id !== record.leaseId) return
-    const secret: VaultSecret = { ...entry.read.secret, lease_duration: durationSeconds }
-    const extended: CachedRead = { ...entry, read: { ...entry.read, secret }, ...times, leaseToken }
-    await cache.set('secret', record.secretParts, extended, (times.leaseExpiresAtMs - now()) / 1000)
+    // Compare-and-set: a request that dropped the entry (Vault denied its identity) or replaced it
+    // between this read and this write wins; the renewal never brings a dropped entry back.
+    await cache.update<StoredRead>('secret', record.secretParts, (entry) => {
+      if (entry.secret?.lease_id !== record.leaseId) return undefined
+      const secret: VaultSecret = { ...entry.secret, lease_duration: durationSeconds }
+      return { value: { ...entry, secret, ...times, leaseToken }, ttlSeconds: (times.leaseExpiresAtMs - now()) / 1000 }
+    })
   }
 
   /**

@@ -132,8 +132,9 @@ export function createTokenSource(deps: {
     }
   }
 
-  async function cached(parts: TokenParts): Promise<VaultLogin | undefined> {
-    const login = await cache.get<VaultLogin>('vault-token', parts)
+  /** `shared`: ask the shared store, not only what this process holds (another process may have logged in). */
+  async function cached(parts: TokenParts, options?: { shared?: boolean }): Promise<VaultLogin | undefined> {
+    const login = await cache.get<VaultLogin>('vault-token', parts, options)
     return login && usableSeconds(login, now()) > 0 ? login : undefined
   }
 
@@ -153,7 +154,7 @@ export function createTokenSource(deps: {
         // keeps the denial; an older one is swapped once (the role's policies may have changed).
         if (now() - token.issuedAtMs < DENIED_RELOGIN_INTERVAL_SECONDS * 1000 && (await stillValid(token))) throw error
         // Another request may have logged in already; then its token is the fresh one.
-        const current = await cached(parts)
+        const current = await cached(parts, { shared: true })
         if (current && current.token !== token.token) return use(current)
         if (current) await cache.delete('vault-token', parts)
         return use(await login(request, parts))

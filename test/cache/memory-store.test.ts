@@ -163,3 +163,24 @@ describe('the memory store enforces the TTL rules of Redis', () => {
     expect(await memory.get('k10049')).toBe('v')
   })
 })
+
+describe('conditional writes, alike in both stores', () => {
+  it.each([
+    ['memory', () => createMemoryStore()],
+    ['Redis through the Upstash protocol', () => upstash],
+  ])('%s: compare-and-set and compare-and-delete act only on the value they expect', async (_, storeOf) => {
+    const store = storeOf()
+    const key = `cas-${Math.random()}`
+    expect(await store.compareAndSet(key, 'a', 'b', { ttlSeconds: 60 })).toBe(false) // absent
+    await store.set(key, 'a', { ttlSeconds: 60 })
+    expect(await store.compareAndSet(key, 'x', 'b', { ttlSeconds: 60 })).toBe(false)
+    expect(await store.get(key)).toBe('a')
+    expect(await store.compareAndSet(key, 'a', 'b', { ttlSeconds: 60 })).toBe(true)
+    expect(await store.get(key)).toBe('b')
+    expect(await store.compareAndDelete(key, 'a')).toBe(false)
+    expect(await store.get(key)).toBe('b')
+    expect(await store.compareAndDelete(key, 'b')).toBe(true)
+    expect(await store.get(key)).toBeNull()
+    await expect(store.compareAndSet(key, 'b', 'c', { ttlSeconds: 0 })).rejects.toThrow(RangeError)
+  })
+})

@@ -19,6 +19,14 @@ describe('sealing cache values', () => {
     )
   })
 
+  it('seals values of any size: 100 KB, 1 MB and 3 MB of bytes that are not ASCII (issue 13)', async () => {
+    const sealer = await createSealer(undefined)
+    for (const length of [100_000, 1_000_000, 3_000_000]) {
+      const text = 'é€😀x'.repeat(Math.ceil(length / 5)).slice(0, length)
+      expect(await sealer.open('k', await sealer.seal('k', text))).toBe(text)
+    }
+  })
+
   it('uses a fresh IV per write: the same value sealed twice differs', async () => {
     const sealer = await createSealer(KEY)
     const a = await sealer.seal('k', 'same value')

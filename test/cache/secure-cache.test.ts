@@ -21,6 +21,8 @@ function createFlakyStore() {
     get: (key) => guard(() => inner.get(key)),
     set: (key, value, options) => guard(() => inner.set(key, value, options)),
     delete: (key) => guard(() => inner.delete(key)),
+    compareAndSet: (key, expected, value, options) => guard(() => inner.compareAndSet(key, expected, value, options)),
+    compareAndDelete: (key, expected) => guard(() => inner.compareAndDelete(key, expected)),
     addToSet: (key, member, options) => guard(() => inner.addToSet(key, member, options)),
     setMembers: (key) => guard(() => inner.setMembers(key)),
     removeFromSet: (key, members) => guard(() => inner.removeFromSet(key, members)),
@@ -104,21 +106,21 @@ describe('a secure cache', () => {
     const flaky = createFlakyStore()
     const logged: string[] = []
     const cache = createSecureCache(flaky.store, sealer, { now: () => nowMs, log: (line) => logged.push(line) })
-    await cache.set('secret', ['k'], 'v', 60)
+    await cache.set('lease', ['k'], 'v', 60)
     expect(cache.state()).toEqual({ backend: 'redis', state: 'ok' })
 
     flaky.fail('Redis GET timed out')
-    expect(await cache.get('secret', ['k'])).toBeUndefined()
+    expect(await cache.get('lease', ['k'])).toBeUndefined()
     expect(cache.state()).toEqual({ backend: 'redis', state: 'degraded', reason: 'Redis GET timed out', sinceMs: 1_000_000 })
     const callsAfterFault = flaky.calls()
-    await cache.set('secret', ['k2'], 'v', 60)
+    await cache.set('lease', ['k2'], 'v', 60)
     expect((await cache.claim('lock', ['k'], {}, 5)).result).toBe('unavailable')
-    await cache.delete('secret', ['k'])
+    await cache.delete('lease', ['k'])
     expect(flaky.calls()).toBe(callsAfterFault) // nothing reached the store during the cool-down
 
     flaky.fail(undefined)
     nowMs += CACHE_FAULT_COOLDOWN_MS
-    expect(await cache.get('secret', ['k'])).toBe('v')
+    expect(await cache.get('lease', ['k'])).toBe('v')
     expect(cache.state().state).toBe('ok')
     expect(logged).toEqual(['cache degraded: Redis GET timed out; serving from Vault', 'cache recovered after 3 s'])
   })

@@ -7,7 +7,7 @@ import { createSecureCache } from '../../src/cache/secure-cache.ts'
 import { createUpstashStore } from '../../src/cache/upstash-store.ts'
 import { AppError } from '../../src/errors.ts'
 import type { Identity } from '../../src/identity/identity.ts'
-import type { CachedRead } from '../../src/secret-broker.ts'
+import type { StoredRead } from '../../src/secret-broker.ts'
 import { createLeaseRegistry, servedLeaseOf } from '../../src/vault/lease-registry.ts'
 import { leasedEntryTimes, leaseMarginSeconds, renewalHorizonSeconds, renewServedLeases, runLeaseRenewal } from '../../src/vault/lease-renewer.ts'
 import { unwrapSecret } from '../../src/vault/read-secret.ts'
@@ -43,14 +43,16 @@ async function setUp(options: { leaseSeconds?: number; intervalSeconds?: number;
   async function serve() {
     const { secret, login } = await tokens.withToken(request, async (login) => ({ secret: await fake.vault<any>('GET', 'database/creds/app', { token: login.token }), login }))
     const leaseToken = leaseTokenOf(login)
-    const entry: CachedRead = { read: unwrapSecret('database/creds/app', secret), ...leasedEntryTimes(clock.now(), secret.lease_duration, leaseToken.expiresAtMs), leaseToken }
-    await cache.set('secret', PARTS, entry, (entry.leaseExpiresAtMs! - clock.now()) / 1000)
+    const stored: StoredRead = { secret, filledAtMs: clock.now(), ...leasedEntryTimes(clock.now(), secret.lease_duration, leaseToken.expiresAtMs), leaseToken }
+    await cache.set('secret', PARTS, stored, (stored.leaseExpiresAtMs! - clock.now()) / 1000)
+    const entry = { read: unwrapSecret('database/creds/app', secret), ...stored, leaseExpiresAtMs: stored.leaseExpiresAtMs }
     await leases.noteServed(servedLeaseOf(request, PARTS, entry))
     return entry
   }
   /** A cache hit, noted as served again. */
   async function serveAgain() {
-    const entry = (await cache.get<CachedRead>('secret', PARTS))!
+    const stored = (await cache.get<StoredRead>('secret', PARTS))!
+    const entry = { read: unwrapSecret('database/creds/app', stored.secret), ...stored, leaseExpiresAtMs: stored.leaseExpiresAtMs }
     await leases.noteServed(servedLeaseOf(request, PARTS, entry))
     return entry
   }
@@ -163,10 +165,10 @@ describe('renewal job', () => {
     const renewal = fake.calls.find((call) => call.path === 'sys/leases/renew')!
     expect(renewal.body).toEqual({ lease_id: LEASE, increment: 60 })
     expect(renewal.token).toBe(fake.calls.find((call) => call.path === 'database/creds/app')!.token)
-    const entry = (await cache.get<CachedRead>('secret', PARTS))!
+    const entry = (await cache.get<StoredRead>('secret', PARTS))!
     expect(entry.leaseExpiresAtMs).toBe(clock.now() + 60_000)
     expect(entry.freshUntilMs).toBe(clock.now() + 50_000)
-    expect(entry.read.values).toEqual(served.read.values)
+    expect(unwrapSecret('database/creds/app', entry.secret).values).toEqual(served.read.values)
     // The entry outlives the first lease's end.
     clock.advance(30_000)
     expect(await cache.get('secret', PARTS)).toBeDefined()
@@ -180,7 +182,7 @@ describe('renewal job', () => {
     const sent = clock.now()
     fake.on(/^sys\/leases\/renew$/, () => (clock.advance(2000), { lease_id: LEASE, lease_duration: 60, renewable: true, data: null }))
     expect(await run()).toMatchObject({ renewed: 1 })
-    expect((await cache.get<CachedRead>('secret', PARTS))!.leaseExpiresAtMs).toBe(sent + 60_000)
+    expect((await cache.get<StoredRead>('secret', PARTS))!.leaseExpiresAtMs).toBe(sent + 60_000)
   })
 
   it('leaves an idle lease to expire', async () => {
@@ -237,7 +239,7 @@ describe('renewal job', () => {
     await serveAgain()
     expect(await run()).toMatchObject({ renewed: 1 })
     // Vault renewed the lease to 105 s, but revokes it with the token at 100 s.
-    const entry = (await cache.get<CachedRead>('secret', PARTS))!
+    const entry = (await cache.get<StoredRead>('secret', PARTS))!
     expect(entry.leaseExpiresAtMs).toBe(startMs + 100_000)
     expect(entry.freshUntilMs).toBeLessThan(startMs + 100_000)
   })
@@ -253,7 +255,7 @@ describe('renewal job', () => {
     clock.advance(15_000)
     await serveAgain()
     expect(await run()).toMatchObject({ renewed: 1 })
-    expect((await cache.get<CachedRead>('secret', PARTS))!.leaseExpiresAtMs).toBe(startMs + 100_000)
+    expect((await cache.get<StoredRead>('secret', PARTS))!.leaseExpiresAtMs).toBe(startMs + 100_000)
   })
 
   it('drops the cached entry instead of renewing when Vault says the identity may no longer read the path', async () => {

@@ -1,0 +1,87 @@
+// Verified tokens remembered (issue 9): pods present the same projected token on every read
+// until the kubelet rotates it, and an RS256 verification costs ~200 µs of CPU on Node. A token
+// that verified maps to what the verification established until the first of its `exp`, its
+// maximum age (iat + maxTokenAgeSeconds) and its kubernetes.io `warnafter`, or until the key
+// that verified it is no longer the key its cluster's key set gives for its header (a rotated or
+// removed key, or a reloaded JWKS). Legacy tokens, which never expire, are not remembered.
+//
+// Keyed by SHA-256 of the token, never by the token: the map outlives the request, and a bearer
+// token kept in memory until its exp is a credential for whoever can read the process's memory.
+// The digest is computed with @noble/hashes (~20 µs for a 1.2 KB token on Node here) rather than
+// crypto.subtle.digest, which costs ~60 µs on Node for its threadpool dispatch (NOTES.md); a
+// non-cryptographic hash would let a crafted token collide with another pod's entry.
+import { sha256 } from '@noble/hashes/sha2.js'
+import type { Identity } from './identity.ts'
+import type { CompactJws, JsonObject } from './parse-compact-jws.ts'
+import { verifyServiceAccountTokenInDetail, type VerifiedToken, type VerifyDeps } from './verify-service-account-token.ts'
+
+/** Tokens remembered per process or isolate; the oldest go first. Each entry is ~0.5 KB. */
+export const MAX_REMEMBERED_TOKENS = 10_000
+
+interface Remembered {
+  verified: VerifiedToken
+  untilMs: number
+}
+
+export interface VerifiedTokenMemo {
+  /** The identity of `token`: remembered, or verified now (throws the 401 verification throws). */
+  verify(token: string, deps: VerifyDeps): Promise<Identity>
+  /** Entries held now (tests). */
+  size(): number
+}
+
+const encoder = new TextEncoder()
+// A key lookup takes the token only to pass it to jose's JWKS hook, which does not read it.
+const NO_TOKEN = { token: '', encodedHeader: '', encodedPayload: '', signature: '', header: {}, payload: {} } satisfies CompactJws
+
+/** Hex, so the digest is a compact Map key. */
+function digestOf(token: string): string {
+  const bytes = sha256(encoder.encode(token))
+  let hex = ''
+  for (const byte of bytes) hex += (byte < 16 ? '0' : '') + byte.toString(16)
+  return hex
+}
+
+/** Seconds since the epoch of the first end the claims give a token; undefined when there is none. */
+function endOf(verified: VerifiedToken): number | undefined {
+  if (verified.kind === 'legacy') return undefined
+  const { payload, cluster } = verified
+  const ends: number[] = []
+  if (typeof payload.exp === 'number') ends.push(payload.exp)
+  if (typeof payload.iat === 'number' && cluster.maxTokenAgeSeconds !== undefined) ends.push(payload.iat + cluster.maxTokenAgeSeconds)
+  const warnAfter = (payload['kubernetes.io'] as JsonObject | undefined)?.warnafter
+  if (typeof warnAfter === 'number') ends.push(warnAfter)
+  return ends.length === 0 ? undefined : Math.min(...ends)
+}
+
+export function createVerifiedTokenMemo(options: { maxEntries?: number } = {}): VerifiedTokenMemo {
+  const maxEntries = options.maxEntries ?? MAX_REMEMBERED_TOKENS
+  const remembered = new Map<string, Remembered>()
+
+  async function stillItsKey(entry: Remembered, deps: VerifyDeps): Promise<boolean> {
+    try {
+      return (await deps.keys(entry.verified.cluster).candidateKeys(entry.verified.header, NO_TOKEN)).includes(entry.verified.key)
+    } catch {
+      return false // the key set cannot be had: verify in full, which decides
+    }
+  }
+
+  return {
+    async verify(token, deps) {
+      const digest = digestOf(token)
+      const entry = remembered.get(digest)
+      if (entry) {
+        if (entry.untilMs > deps.now() && (await stillItsKey(entry, deps))) return entry.verified.identity
+        remembered.delete(digest)
+      }
+      const verified = await verifyServiceAccountTokenInDetail(token, deps)
+      const end = endOf(verified)
+      if (end !== undefined && end * 1000 > deps.now()) {
+        if (remembered.size >= maxEntries) remembered.delete(remembered.keys().next().value!)
+        remembered.set(digest, { verified, untilMs: end * 1000 })
+      }
+      return verified.identity
+    },
+    size: () => remembered.size,
+  }
+}
