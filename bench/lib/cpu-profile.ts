@@ -20,13 +20,21 @@ export interface SelfTime {
 /** V8's pseudo-frames that are not work. */
 const IDLE = new Set(['(idle)', '(program)'])
 
-export function topSelfTime(profile: CpuProfile, limit: number, repositoryUrl = ''): SelfTime[] {
+/**
+ * `window`: only samples taken between these two timestamps (µs of the monotonic clock, as the
+ * profile's own `startTime` and `process.hrtime` use on Linux), so start-up is left out.
+ */
+export function topSelfTime(profile: CpuProfile, limit: number, options: { repositoryUrl?: string; window?: { fromUs: number; toUs: number } } = {}): SelfTime[] {
+  const repositoryUrl = options.repositoryUrl ?? ''
   const byNode = new Map<number, number>()
   const samples = profile.samples ?? []
   const deltas = profile.timeDeltas ?? []
   if (samples.length > 0) {
     // timeDeltas[i] is the time before sample i; the time a sample stands for is the gap after it.
+    let at = profile.startTime
     for (let i = 0; i < samples.length; i++) {
+      at += deltas[i] ?? 0
+      if (options.window && (at < options.window.fromUs || at > options.window.toUs)) continue
       const micros = deltas[i + 1] ?? (profile.endTime - profile.startTime) / samples.length
       byNode.set(samples[i]!, (byNode.get(samples[i]!) ?? 0) + Math.max(0, micros))
     }

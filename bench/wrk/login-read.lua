@@ -18,6 +18,7 @@ function init(args)
 end
 
 function request()
+  if not verified then return verification_request("/v1/" .. secret_path) end
   local now = now_us()
   if first_us == nil then first_us = now end
   if #vault_tokens > 0 then

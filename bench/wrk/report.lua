@@ -41,6 +41,15 @@ function read_lines(path, from, count)
   return lines
 end
 
+-- wrk calls request() once in each thread's state before the run, only to parse what it returns
+-- (script_verify_request in wrk.c, to count pipelined requests); nothing is sent. The scripts
+-- answer that call with this and start their rotation with the next one.
+verified = false
+function verification_request(path)
+  verified = true
+  return wrk.format("GET", path)
+end
+
 local threads = {}
 function setup(thread)
   threads[#threads + 1] = thread

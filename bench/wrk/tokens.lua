@@ -15,16 +15,20 @@ function init(args)
 end
 
 function request()
+  if not verified then return verification_request(path) end
   if first_us == nil then first_us = now_us() end
-  cursor = cursor + 1
-  if cursor > #tokens then
+  if cursor >= #tokens then
     if once then
+      -- Ran out: stop the thread. wrk still sends what this returns, but its event loop ends
+      -- before the answer is read, so it is never counted; it carries no token, so no token is
+      -- ever sent twice (the server sees a 401 nobody reads).
       exhausted = 1
       wrk.thread:stop()
-      -- wrk still wants a request; it is never answered once the loop stops.
+      return wrk.format("GET", path)
     end
-    cursor = 1
+    cursor = 0
   end
+  cursor = cursor + 1
   return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. tokens[cursor] })
 end
 
