@@ -75,7 +75,7 @@ function atMost(runtime: string, name: string, measured: number | undefined, max
   }
 }
 
-/** The targets of issue 9, per broker runtime, from one run's measurements. */
+/** The fast path's targets (issue 9), per broker runtime, from one run's measurements. */
 export function evaluateTargets(measurements: Measurement[]): Target[] {
   const runtimes = [...new Set(measurements.filter((m) => m.id === 'cached-one-sa').map((m) => m.runtime))]
   const direct = measurements.find((m) => m.id === 'direct')
@@ -131,7 +131,7 @@ export interface RunInfo {
   notes: string[]
 }
 
-export function renderResults(options: { info: RunInfo; measurements: Measurement[]; targets: Target[]; chartFile: string; profile?: { scenario: string; top: SelfTime[] } }): string {
+export function renderResults(options: { info: RunInfo; measurements: Measurement[]; targets: Target[]; chartFile: string; profile?: { scenario: string; requests: number; top: SelfTime[] } }): string {
   const { info, measurements, targets, profile } = options
   const missed = targets.filter((t) => !t.pass)
   return [
@@ -148,7 +148,7 @@ export function renderResults(options: { info: RunInfo; measurements: Measuremen
     '',
     measurementTable(measurements),
     '',
-    '## Targets (issue 9), as ratios of this run',
+    '## Targets, as ratios of this run',
     '',
     targetTable(targets),
     '',
@@ -159,11 +159,11 @@ export function renderResults(options: { info: RunInfo; measurements: Measuremen
       : [
           `## Where the Node broker spends its CPU: ${profile.scenario}`,
           '',
-          '`node --cpu-prof`, top functions by self time (idle excluded):',
+          `\`node --cpu-prof\` over ${fmtInt(profile.requests)} requests at 32 connections (start-up and warm-up left out), top functions by self time (idle excluded):`,
           '',
-          '| function | self time | share |',
-          '|---|---|---|',
-          ...profile.top.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.selfMs.toFixed(0)} ms | ${f.percent.toFixed(1)} % |`),
+          '| function | self time | per request | share |',
+          '|---|---|---|---|',
+          ...profile.top.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.selfMs.toFixed(0)} ms | ${fmtInt((f.selfMs * 1000) / profile.requests)} µs | ${f.percent.toFixed(1)} % |`),
           '',
         ]),
     '## How it was measured',

@@ -48,12 +48,15 @@ export function renderBarChart(options: { title: string; groups: ChartGroup[]; t
     }
     y += GROUP_GAP - BAR_GAP
   }
-  const height = y + 24
-  const guides = [{ ratio: 1, label: '1× = Hono ceiling' }, ...(options.targets ?? [])].map(
-    (target) =>
-      `<line x1="${x(target.ratio).toFixed(1)}" y1="${TOP - 6}" x2="${x(target.ratio).toFixed(1)}" y2="${height - 20}" stroke="#999" stroke-dasharray="4 3"/>` +
-      `<text x="${x(target.ratio).toFixed(1)}" y="${height - 6}" text-anchor="middle" font-size="10" fill="#666">${escapeXml(target.label)}</text>`,
-  )
+  const height = y + 36
+  // Guide labels sit under the plot, every other one a line lower, so close ratios stay readable.
+  const guides = [{ ratio: 1, label: '1× = Hono ceiling' }, ...(options.targets ?? [])]
+    .sort((a, b) => a.ratio - b.ratio)
+    .map(
+      (target, i) =>
+        `<line x1="${x(target.ratio).toFixed(1)}" y1="${TOP - 6}" x2="${x(target.ratio).toFixed(1)}" y2="${height - 30}" stroke="#999" stroke-dasharray="4 3"/>` +
+        `<text x="${x(target.ratio).toFixed(1)}" y="${height - 18 + (i % 2) * 12}" text-anchor="middle" font-size="10" fill="#666">${escapeXml(target.label)}</text>`,
+    )
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,

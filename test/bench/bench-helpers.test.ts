@@ -112,12 +112,12 @@ describe('evaluateTargets', () => {
       measurements,
       targets,
       chartFile: 'results.svg',
-      profile: { scenario: 'cached read', top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }] },
+      profile: { scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }] },
     })
     expect(markdown).toContain('| Node | cached-one-sa | 5,000 req/s | 0.50× |')
     expect(markdown).toContain('**miss**: 1.5× over (150 µs too many)')
     expect(markdown).toContain('2 of 6 targets missed')
-    expect(markdown).toContain('| `digest (src/x.ts:3)` | 120 ms | 30.0 % |')
+    expect(markdown).toContain('| `digest (src/x.ts:3)` | 120 ms | 120 µs | 30.0 % |')
     expect(markdown).toContain('![req/s vs the Hono ceiling](results.svg)')
   })
 })
