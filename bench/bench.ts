@@ -44,7 +44,7 @@ const QUICK = flags.has('--quick')
  * fastest rate we expect; when one runs out first, the thread stops and the rate counts the time
  * until then (bench/wrk/tokens.lua). */
 const PLAN = QUICK
-  ? { warmSeconds: 0, loadSeconds: 1, serialSeconds: 1, oneSaTokens: 1000, fleet: 200, newTokens: [100, 3000, 1500], missTokens: [20, 600, 300] }
+  ? { warmSeconds: 0, loadSeconds: 1, serialSeconds: 1, oneSaTokens: 1000, fleet: 200, newTokens: [50, 2000, 1000], missTokens: [20, 400, 200] }
   : { warmSeconds: 2, loadSeconds: 5, serialSeconds: 3, oneSaTokens: 1000, fleet: 1000, newTokens: [300, 15_000, 5000], missTokens: [50, 3000, 1000] }
 const CONNECTIONS = 32
 const NS = 'bench'
