@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { cacheBrokerConfig, grantServiceAccount, AUDIENCE } from '../test/cache/support/cache-stack.ts'
@@ -225,6 +225,7 @@ let shim: UpstashShim | undefined
 let secretBytes = 0
 let profile: { requests: number; top: SelfTime[] } | undefined
 const started = performance.now()
+const loadAtStart = loadavg()[0]!
 try {
   ;[openbao, issuer, redis] = await Promise.all([startOpenBao(), startClusterIssuer({ algorithm: 'RS256' }), startPrivateRedis()])
   shim = await startUpstashShim({ redisUrl: redis.url, token: randomBytes(16).toString('hex') })
@@ -394,6 +395,7 @@ try {
       serialSeconds: PLAN.serialSeconds,
       notes: [
         `The run took ${minutes} min. Numbers move with the machine; the ratios between rows of one run much less.`,
+        `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: ${loadavg()[0]! > cpus().length / 2 ? 'other work shared the cores, so these numbers are noisy; re-run on a quiet machine' : 'a quiet machine'}.`,
         'Ceilings: the same `{"status":"ok"}` the broker\'s `/healthz` answers, from the bare runtime server and from Hono on it (bench/servers/).',
         'Cached reads: the broker in its own process (`npm run start:node`, `npm run start:deno`), memory cache unless the row says Redis (a private redis-server behind the Upstash REST shim of test/support). Before the timing, every token is sent once and the first read logs in.',
         '"every token new": pod tokens of the cached ServiceAccount, each sent once (a pool larger than the run needs); the token is verified in full every time.',
