@@ -45,7 +45,7 @@ const QUICK = flags.has('--quick')
  * until then (bench/wrk/tokens.lua). */
 const PLAN = QUICK
   ? { warmSeconds: 0, loadSeconds: 1, serialSeconds: 1, oneSaTokens: 1000, fleet: 200, newTokens: [50, 2000, 1000], missTokens: [20, 400, 200] }
-  : { warmSeconds: 2, loadSeconds: 5, serialSeconds: 3, oneSaTokens: 1000, fleet: 1000, newTokens: [300, 15_000, 5000], missTokens: [50, 3000, 1000] }
+  : { warmSeconds: 2, loadSeconds: 5, serialSeconds: 2, oneSaTokens: 1000, fleet: 1000, newTokens: [300, 15_000, 5000], missTokens: [50, 3000, 1000] }
 const CONNECTIONS = 32
 const NS = 'bench'
 const FLEET_ROLE = 'bench-fleet'
