@@ -43,7 +43,8 @@ export interface Target {
   shortfall: string
 }
 
-const fmtRatio = (value: number) => `${value.toFixed(2)}×`
+/** Two decimals, three below 0.1 (so 0.004× does not read as 0.00×). */
+export const fmtRatio = (value: number) => `${value.toFixed(value < 0.1 ? 3 : 2)}×`
 const fmtInt = (value: number) => Math.round(value).toLocaleString('en-US')
 export const fmtMs = (value: number) => (value < 1 ? `${value.toFixed(2)} ms` : value < 10 ? `${value.toFixed(1)} ms` : `${value.toFixed(0)} ms`)
 

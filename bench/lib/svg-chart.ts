@@ -1,6 +1,7 @@
 // The chart README.md shows: one horizontal bar per scenario, its req/s as a multiple of the
 // Hono ceiling of the same runtime, grouped by runtime. Hand-written SVG (a dozen elements) rather
 // than a charting library and a headless browser.
+import { fmtRatio } from './report.ts'
 
 export interface ChartBar {
   label: string
@@ -42,7 +43,7 @@ export function renderBarChart(options: { title: string; groups: ChartGroup[]; t
       parts.push(
         `<text x="${LABEL_WIDTH - 8}" y="${y + 12}" text-anchor="end">${escapeXml(bar.label)}</text>`,
         `<rect x="${LABEL_WIDTH}" y="${y}" width="${width}" height="${BAR_HEIGHT}" fill="#3b6ea5"/>`,
-        `<text x="${(x(bar.ratio) + 6).toFixed(1)}" y="${y + 12}">${escapeXml(`${bar.ratio.toFixed(2)}× · ${bar.note}`)}</text>`,
+        `<text x="${(x(bar.ratio) + 6).toFixed(1)}" y="${y + 12}">${escapeXml(`${fmtRatio(bar.ratio)} · ${bar.note}`)}</text>`,
       )
       y += BAR_HEIGHT + BAR_GAP
     }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { topSelfTime, type CpuProfile } from '../../bench/lib/cpu-profile.ts'
 import { parseProcStat, processTreeCpuSeconds, treeCpuTicks } from '../../bench/lib/proc-stat.ts'
-import { evaluateTargets, renderResults, replaceMarkedSection, type Measurement } from '../../bench/lib/report.ts'
+import { evaluateTargets, fmtRatio, renderResults, replaceMarkedSection, type Measurement } from '../../bench/lib/report.ts'
 import { escapeXml, renderBarChart } from '../../bench/lib/svg-chart.ts'
 import { parseWrkOutput } from '../../bench/lib/wrk.ts'
 
@@ -98,6 +98,11 @@ describe('evaluateTargets', () => {
       ['Node', false], // 450 > 300 µs
       ['Node', true], // 1,400 ≤ 1,500 µs
     ])
+  })
+
+  it('shows small ratios with a third decimal rather than as zero', () => {
+    expect(fmtRatio(0.0034)).toBe('0.003×')
+    expect(fmtRatio(0.35)).toBe('0.35×')
   })
 
   it('says by how much a target is missed', () => {
