@@ -20,6 +20,7 @@ import { createUpstashStore } from '../src/cache/upstash-store.ts'
 import { parseConfig } from '../src/config.ts'
 import { createMemoryLogger } from '../src/logger.ts'
 import { cacheBrokerConfig, grantServiceAccount } from '../test/cache/support/cache-stack.ts'
+import { inBatches } from './lib/concurrently.ts'
 import { startClusterIssuer } from '../test/support/cluster-issuer.ts'
 import { startOpenBao } from '../test/support/openbao.ts'
 import { startPrivateRedis } from '../test/support/redis.ts'
@@ -45,13 +46,6 @@ const noStore: CacheStore = {
   setMembers: async () => [],
   removeFromSet: async () => {},
   ping: async () => {},
-}
-
-async function inBatches<T>(items: T[], width: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await run(items[next++]!)
-  }))
 }
 
 const [openbao, issuer, redis] = await Promise.all([startOpenBao(), startClusterIssuer({ algorithm: 'RS256' }), startPrivateRedis()])

@@ -1,0 +1,185 @@
+// What `npm run bench` writes: bench/results.md (every measurement, the issue's targets as ratios
+// of the same run with pass/miss and by how much, the profile), and the table README.md shows.
+// Pure functions of the measurements, so they are tested without running a benchmark.
+import type { SelfTime } from './cpu-profile.ts'
+
+export type ScenarioId =
+  | 'node-http'
+  | 'hono'
+  | 'healthz'
+  | 'cached-one-sa'
+  | 'cached-new-token'
+  | 'cached-many-sa'
+  | 'cached-redis'
+  | 'direct'
+  | 'miss'
+
+export interface Measurement {
+  id: ScenarioId
+  /** `Node`, `Deno`; `OpenBao` for the direct baseline. */
+  runtime: string
+  label: string
+  /** At 32 connections: req/s, or pods/s for the direct baseline (2 requests each). */
+  rate: number
+  unit: 'req/s' | 'pods/s'
+  p50Ms: number
+  p99Ms: number
+  /** p50 one request (one pod, for direct) at a time. */
+  serialP50Ms: number
+  /** CPU of the server under test per request (per pod for direct), from /proc. */
+  cpuUs?: number
+  /** OpenBao's CPU per request of this scenario (miss, direct), from /proc. */
+  openBaoCpuUs?: number
+  requests: number
+}
+
+export interface Target {
+  runtime: string
+  name: string
+  required: string
+  measured: string
+  pass: boolean
+  /** How far off a missed target is; empty when it passes. */
+  shortfall: string
+}
+
+/** Two decimals, three below 0.1 (so 0.004× does not read as 0.00×). */
+export const fmtRatio = (value: number) => `${value.toFixed(value < 0.1 ? 3 : 2)}×`
+const fmtInt = (value: number) => Math.round(value).toLocaleString('en-US')
+export const fmtMs = (value: number) => (value < 1 ? `${value.toFixed(2)} ms` : value < 10 ? `${value.toFixed(1)} ms` : `${value.toFixed(0)} ms`)
+
+function find(measurements: Measurement[], runtime: string, id: ScenarioId): Measurement | undefined {
+  return measurements.find((m) => m.runtime === runtime && m.id === id)
+}
+
+/** req/s of a scenario ÷ req/s of the Hono ceiling on the same runtime. */
+export function ceilingRatio(measurements: Measurement[], measurement: Measurement): number | undefined {
+  const hono = find(measurements, measurement.runtime, 'hono')
+  return hono === undefined || measurement.unit !== 'req/s' ? undefined : measurement.rate / hono.rate
+}
+
+function atLeast(runtime: string, name: string, measured: number | undefined, minimum: number, show: (n: number) => string): Target | undefined {
+  if (measured === undefined) return undefined
+  const pass = measured >= minimum
+  return {
+    runtime, name, required: `≥ ${show(minimum)}`, measured: show(measured), pass,
+    shortfall: pass ? '' : `${(minimum / measured).toFixed(1)}× short (needs ${show(minimum)}, has ${show(measured)})`,
+  }
+}
+
+function atMost(runtime: string, name: string, measured: number | undefined, maximum: number, unit: string): Target | undefined {
+  if (measured === undefined) return undefined
+  const pass = measured <= maximum
+  return {
+    runtime, name, required: `≤ ${fmtInt(maximum)} ${unit}`, measured: `${fmtInt(measured)} ${unit}`, pass,
+    shortfall: pass ? '' : `${(measured / maximum).toFixed(1)}× over (${fmtInt(measured - maximum)} ${unit} too many)`,
+  }
+}
+
+/** The fast path's targets (issue 9), per broker runtime, from one run's measurements. */
+export function evaluateTargets(measurements: Measurement[]): Target[] {
+  const runtimes = [...new Set(measurements.filter((m) => m.id === 'cached-one-sa').map((m) => m.runtime))]
+  const direct = measurements.find((m) => m.id === 'direct')
+  const targets: (Target | undefined)[] = []
+  for (const runtime of runtimes) {
+    const oneSa = find(measurements, runtime, 'cached-one-sa')!
+    const manySa = find(measurements, runtime, 'cached-many-sa')
+    const newToken = find(measurements, runtime, 'cached-new-token')
+    const miss = find(measurements, runtime, 'miss')
+    targets.push(
+      atLeast(runtime, 'cached read, 1,000 tokens of one ServiceAccount, vs Hono ceiling', ceilingRatio(measurements, oneSa), 0.35, fmtRatio),
+      manySa && atLeast(runtime, `${manySa.label} vs Hono ceiling`, ceilingRatio(measurements, manySa), 0.25, fmtRatio),
+      direct && atLeast(runtime, 'p50 one at a time: direct login + read ÷ cached read', direct.serialP50Ms / oneSa.serialP50Ms, 6, fmtRatio),
+      atMost(runtime, 'broker CPU per cached read', oneSa.cpuUs, 150, 'µs'),
+      newToken && atMost(runtime, 'broker CPU per cached read, token new', newToken.cpuUs, 300, 'µs'),
+      miss && atMost(runtime, `broker CPU per miss (OpenBao's own: ${miss.openBaoCpuUs === undefined ? '?' : `${fmtInt(miss.openBaoCpuUs)} µs`})`, miss.cpuUs, 1500, 'µs'),
+    )
+  }
+  return targets.filter((t): t is Target => t !== undefined)
+}
+
+/** The measurements as one markdown table (results.md and README.md). */
+export function measurementTable(measurements: Measurement[]): string {
+  const rows = measurements.map((m) => {
+    const ratio = ceilingRatio(measurements, m)
+    return `| ${m.runtime} | ${m.label} | ${fmtInt(m.rate)} ${m.unit} | ${ratio === undefined ? '' : fmtRatio(ratio)} | ${fmtMs(m.p50Ms)} | ${fmtMs(m.p99Ms)} | ${fmtMs(m.serialP50Ms)} | ${m.cpuUs === undefined ? '' : fmtInt(m.cpuUs)}${m.openBaoCpuUs === undefined ? '' : ` (+ OpenBao ${fmtInt(m.openBaoCpuUs)})`} |`
+  })
+  return [
+    '| runtime | case | rate, 32 conns | vs Hono ceiling | p50, 32 conns | p99, 32 conns | p50, one at a time | server CPU µs per request |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n')
+}
+
+export function targetTable(targets: Target[]): string {
+  return [
+    '| runtime | target | required | measured | result |',
+    '|---|---|---|---|---|',
+    ...targets.map((t) => `| ${t.runtime} | ${t.name} | ${t.required} | ${t.measured} | ${t.pass ? 'pass' : `**miss**: ${t.shortfall}`} |`),
+  ].join('\n')
+}
+
+export interface RunInfo {
+  date: string
+  quick: boolean
+  /** e.g. "server on core 0, wrk and everything else on core 1" or "not pinned (no taskset)". */
+  pinning: string
+  cores: number
+  versions: Record<string, string>
+  secretBytes: number
+  loadSeconds: number
+  serialSeconds: number
+  notes: string[]
+}
+
+export function renderResults(options: { info: RunInfo; measurements: Measurement[]; targets: Target[]; chartFile: string; profile?: { scenario: string; requests: number; top: SelfTime[] } }): string {
+  const { info, measurements, targets, profile } = options
+  const missed = targets.filter((t) => !t.pass)
+  return [
+    '# `npm run bench` results',
+    '',
+    `Written by \`npm run bench${info.quick ? ' -- --quick' : ''}\` on ${info.date}; do not edit by hand.${info.quick ? ' **Quick run**: short, small pools; not for the record.' : ''}`,
+    '',
+    `${info.cores} cores; ${info.pinning}. ${Object.entries(info.versions).map(([name, version]) => `${name} ${version}`).join(', ')}. ` +
+      `wrk -t1, ${info.loadSeconds} s at 32 connections, then ${info.serialSeconds} s at 1 connection per case. ` +
+      `Secret of 8 keys read as \`?format=env\`: ${fmtInt(info.secretBytes)} bytes. Every answer of every case was checked ` +
+      '(no socket error, no non-2xx; 200 and the expected `X-Cache` on every broker read).',
+    '',
+    `![req/s vs the Hono ceiling](${options.chartFile})`,
+    '',
+    measurementTable(measurements),
+    '',
+    '## Targets, as ratios of this run',
+    '',
+    targetTable(targets),
+    '',
+    missed.length === 0 ? 'Every target is met.' : `${missed.length} of ${targets.length} targets missed; the shortfall is in the last column.`,
+    '',
+    ...(profile === undefined
+      ? []
+      : [
+          `## Where the Node broker spends its CPU: ${profile.scenario}`,
+          '',
+          `\`node --cpu-prof\` over ${fmtInt(profile.requests)} requests at 32 connections (start-up and warm-up left out), top functions by self time (idle excluded):`,
+          '',
+          '| function | self time | per request | share |',
+          '|---|---|---|---|',
+          ...profile.top.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.selfMs.toFixed(0)} ms | ${fmtInt((f.selfMs * 1000) / profile.requests)} µs | ${f.percent.toFixed(1)} % |`),
+          '',
+        ]),
+    '## How it was measured',
+    '',
+    ...info.notes.map((note) => `- ${note}`),
+    '',
+  ].join('\n')
+}
+
+/** Replaces what lies between `<!-- bench:start -->` and `<!-- bench:end -->` in README.md. */
+export function replaceMarkedSection(readme: string, content: string): string {
+  const start = '<!-- bench:start -->'
+  const end = '<!-- bench:end -->'
+  const from = readme.indexOf(start)
+  const to = readme.indexOf(end)
+  if (from < 0 || to < from) throw new Error(`README.md has no ${start} … ${end} section`)
+  return `${readme.slice(0, from + start.length)}\n${content.trim()}\n${readme.slice(to)}`
+}
