@@ -1,17 +1,16 @@
 // k8s/scripts/fetch-secrets.sh with several outputs in one run (VAULT_EDGE_OUTPUTS), run for
 // real under dash and busybox ash as root (as the tests run here): each file with its content,
 // mode and owner as asked, all or nothing, one token read; http:// refused unless allowed; a
-// broker behind TLS verified with VAULT_EDGE_CACERT; and repeated runs with a state directory
+// broker serving HTTPS itself, verified with VAULT_EDGE_CACERT; and repeated runs with a state directory
 // (what vault-edge-exec.sh does) that ask with If-None-Match and leave unchanged files alone.
 import { spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { createServer as createHttpsServer, type Server } from 'node:https'
-import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { DEMO_SECRET, putKv2 } from '../support/seed-openbao.ts'
-import type { ProcessBroker } from '../support/process-broker.ts'
+import { demoBrokerConfig } from '../support/broker-config.ts'
+import { startProcessBroker, type ProcessBroker } from '../support/process-broker.ts'
+import { fetchTrusting } from '../support/test-pki.ts'
 import { SCRIPTS, SHELLS, run, startDemoBroker, tempDir, writePodToken, type Shell } from './k8s-support.ts'
 
 const issuerUrl = inject('issuerUrl')
@@ -192,33 +191,30 @@ describe('fetch-secrets.sh as a non-root user (setpriv, uid 65534)', () => {
   })
 })
 
-describe('fetch-secrets.sh against a broker behind TLS', () => {
-  let proxy: Server
+describe('fetch-secrets.sh against the broker on HTTPS (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
+  let httpsBroker: ProcessBroker
   let caFile: string
   beforeAll(async () => {
-    // A self-signed certificate for 127.0.0.1 and a TLS front that relays to the broker.
+    // A self-signed certificate for 127.0.0.1, served by the broker itself, as cert-manager's is in k8s/broker.
     const tls = join(dir.path, 'tls')
     mkdirSync(tls, { recursive: true })
     const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=vault-edge test',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem')], { encoding: 'utf8' })
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(tls, 'key.pem'), '-out', join(tls, 'cert.pem')], { encoding: 'utf8' })
     expect(made.status, made.stderr).toBe(0)
     caFile = join(tls, 'cert.pem')
-    const target = new URL(broker.url)
-    proxy = createHttpsServer({ key: readFileSync(join(tls, 'key.pem')), cert: readFileSync(caFile) }, (req, res) => {
-      const upstream = httpRequest({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode!, answer.headers)
-        answer.pipe(res)
-      })
-      req.pipe(upstream)
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const config = demoBrokerConfig({ issuerUrl, openbaoAddr: openbao.address })
+    httpsBroker = await startProcessBroker(
+      'node',
+      { BROKER_CONFIG: JSON.stringify(config), TLS_CERT_FILE: caFile, TLS_KEY_FILE: join(tls, 'key.pem') },
+      { https: { fetch: fetchTrusting(caFile) } },
+    )
   })
-  afterAll(() => new Promise<void>((resolve) => proxy.close(() => resolve())))
+  afterAll(() => httpsBroker?.stop())
 
   it.each<Shell>(SHELLS)('verifies the broker with VAULT_EDGE_CACERT and fails without it (%s)', async (shell) => {
     const root = join(dir.path, `${shell}-tls`)
     const { env } = await setup(root)
-    const url = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const url = `https://127.0.0.1:${new URL(httpsBroker.url).port}`
     const output = join(root, 'vault-secrets', 'password')
     const settings = { ...env, VAULT_EDGE_ALLOW_HTTP: '', VAULT_EDGE_URL: url, VAULT_EDGE_RETRIES: '0', VAULT_EDGE_OUTPUTS: `secret/data/myapp/config ${output} format=raw key=password` }
     const unknownCa = await run(shell, [FETCH], settings)

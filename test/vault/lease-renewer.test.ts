@@ -122,7 +122,7 @@ describe('lease registry under concurrency', () => {
       const key = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')
       const brokers = await Promise.all(
         [0, 1].map(async () => {
-          const cache = createSecureCache(createUpstashStore({ url: shim.url, token: shim.token }), await createSealer(key), { now: clock.now })
+          const cache = createSecureCache(createUpstashStore({ url: shim.url, token: shim.token, timeoutMs: 10_000 }), await createSealer(key), { now: clock.now })
           return createLeaseRegistry({ cache, now: clock.now, throttleMs: 500 })
         }),
       )
