@@ -10,6 +10,7 @@
 #   Redis    redis-server on PATH, or a Redis answering at 127.0.0.1:6379
 #   PostgreSQL  at 127.0.0.1:5432 (trust auth) for the dynamic database credential tests
 #   Shells   dash, zsh, busybox: the env format is sourced by each in the tests
+#   wrk      the load generator of `npm run bench`, whose Lua scripts the tests run
 #
 # `--check` only checks and exits 1 naming what is missing; `--demo` installs only what
 # `npm run demo` needs (OpenBao). `npm test` runs it with no flag first.
@@ -103,6 +104,11 @@ for shell in sh bash dash zsh busybox; do
     missing+=("$shell: not installed; the env format is tested by sourcing it in sh, bash, dash, zsh and busybox ash (Debian/Ubuntu: apt-get install dash zsh busybox).")
   fi
 done
+
+# --- wrk -------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  missing+=("wrk: not installed; \`npm run bench\` drives the broker with it and its Lua scripts are tested (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk).")
+fi
 
 # --- PostgreSQL ------------------------------------------------------------------------
 if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
