@@ -163,7 +163,7 @@ describe('verified tokens remembered', () => {
       JSON.stringify({
         clusters: [{ name: 'local', issuer: issuer.issuer, audiences: ['vault-edge'], clockLeewaySeconds: 0 }],
         vault: { address: 'http://127.0.0.1:1' },
-        rules: [],
+        rules: [{ role: 'r', paths: ['secret/*'] }],
       }),
     ).clusters
     const clock = { ms: Date.now() }
