@@ -35,7 +35,7 @@ export function createServices(deps: AppDeps): Services {
     tokens,
     leases,
     clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log, fetchFor: deps.clusterFetch }),
-    verifiedTokens: createVerifiedTokenMemo(),
+    verifiedTokens: createVerifiedTokenMemo({ digest: deps.tokenDigest }),
     broker: createSecretBroker({
       config: deps.config,
       vault,

@@ -1,7 +1,7 @@
 // The cache's HMAC and AES-256-GCM through node:crypto (also in Deno), for src/cache/seal.ts:
 // synchronous calls, where every crypto.subtle call on Node pays ~50 µs of threadpool dispatch
 // (NOTES.md; issue 9 profile of a miss). Same bytes as WebCrypto: ciphertext then the 16-byte tag.
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey } from 'node:crypto'
 import type { SymmetricCryptoFactory } from '../cache/seal.ts'
 
 const TAG_BYTES = 16
@@ -27,3 +27,6 @@ export const nodeSymmetricCrypto: SymmetricCryptoFactory = async (keys) => {
     },
   }
 }
+
+/** Hex SHA-256 for the verified-token memo (src/identity/verified-token-memo.ts), synchronous. */
+export const nodeSha256Hex = (token: string): string => createHash('sha256').update(token).digest('hex')

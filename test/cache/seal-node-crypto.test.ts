@@ -3,7 +3,8 @@
 // the other does, and refuse what the other would refuse.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { nodeSymmetricCrypto } from '../../src/adapters/node-symmetric-crypto.ts'
+import { nodeSha256Hex, nodeSymmetricCrypto } from '../../src/adapters/node-symmetric-crypto.ts'
+import { sha256Hex } from '../../src/identity/verified-token-memo.ts'
 import { createSealer } from '../../src/cache/seal.ts'
 
 const KEY = Buffer.alloc(32, 7).toString('base64')
@@ -47,5 +48,15 @@ describe('node:crypto sealing, next to WebCrypto', () => {
       expect(await node.open('name-a', tampered.toString('base64'))).toBeNull()
     }
     for (const length of [0, 5, 12, 20, bytes.length - 1]) expect(await node.open('name-a', bytes.subarray(0, length).toString('base64'))).toBeNull()
+  })
+
+  it('the verified-token memo key is the same SHA-256 through node:crypto as through @noble/hashes', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (token) => {
+        expect(nodeSha256Hex(token)).toBe(sha256Hex(token))
+      }),
+      { numRuns: 300 },
+    )
+    expect(nodeSha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
   })
 })
