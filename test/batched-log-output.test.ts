@@ -13,6 +13,7 @@ function recordingOutput() {
       flushAtExit: (fd, text) => writes.push({ stream: `exit ${fd}`, text }),
     },
     (flush) => (atExit = flush),
+    (flush) => process.nextTick(flush),
   )
   return { writes, output, exit: () => atExit() }
 }
@@ -20,7 +21,7 @@ function recordingOutput() {
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 
 describe('batched log output', () => {
-  it('writes the lines of one turn in one write per stream, each once and in order', async () => {
+  it('writes the lines logged together in one write per stream, each once and in order', async () => {
     const { writes, output } = recordingOutput()
     const log = createConsoleLogger('info', output)
     for (let n = 0; n < 100; n++) log.log('info', 'audit', { n })

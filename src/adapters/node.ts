@@ -22,6 +22,7 @@ const log = createConsoleLogger(
   createBatchedOutput(
     { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), flushAtExit: (fd, text) => writeSync(fd, text) },
     (flush) => process.on('exit', flush),
+    (flush) => process.nextTick(flush),
   ),
 )
 try {
