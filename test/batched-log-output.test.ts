@@ -38,6 +38,17 @@ describe('batched log output', () => {
     expect(writes.map((write) => write.stream)).toEqual(['out', 'err', 'out'])
   })
 
+  it('writes what is pending at once on flush() (before an answer is sent), and nothing twice', async () => {
+    const { writes, output } = recordingOutput()
+    const log = createConsoleLogger('info', output)
+    log.log('info', 'request refused')
+    log.log('info', 'audit')
+    output.flush()
+    expect(writes).toEqual([{ stream: 'out', text: '{"level":"info","msg":"request refused"}\n{"level":"info","msg":"audit"}\n' }])
+    await nextTurn()
+    expect(writes).toHaveLength(1)
+  })
+
   it('writes what is pending synchronously at exit, and nothing twice', async () => {
     const { writes, output, exit } = recordingOutput()
     const log = createConsoleLogger('info', output)

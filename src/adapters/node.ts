@@ -17,21 +17,27 @@ import { describeStartupFailure, listenFailure, withConfigFile } from './process
 import { readServeSettings } from './serve-settings.ts'
 import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
 
-const log = createConsoleLogger(
-  'info',
-  createBatchedOutput(
-    { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), flushAtExit: (fd, text) => writeSync(fd, text) },
-    (flush) => process.on('exit', flush),
-    (flush) => process.nextTick(flush),
-  ),
+const output = createBatchedOutput(
+  { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), flushAtExit: (fd, text) => writeSync(fd, text) },
+  (flush) => process.on('exit', flush),
+  (flush) => process.nextTick(flush),
 )
+const log = createConsoleLogger('info', output)
 try {
   const env = withConfigFile(process.env, process.argv.slice(2), (path) => readFileSync(path, 'utf8'))
   const { port, hostname, tls } = readServeSettings(env)
   const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createNodeTlsFetch }, symmetricCrypto: nodeSymmetricCrypto, tokenDigest: nodeSha256Hex })
   // Renews the leases of dynamic secrets served recently (SPEC §5); unref'd, it never holds the process.
   const stopRenewal = startLeaseRenewalTimer(services)
-  const listener = getRequestListener(app.fetch, { errorHandler: problemFor })
+  // The lines logged while answering (the audit line) are written before the answer is sent.
+  const answer = async (request: Request, env: unknown) => {
+    try {
+      return await app.fetch(request, env)
+    } finally {
+      output.flush()
+    }
+  }
+  const listener = getRequestListener(answer, { errorHandler: problemFor })
   const readFile = (path: string) => readFileSync(path, 'utf8')
   const pair = tls && readCertificatePair(tls.certFile, tls.keyFile, readFile)
   const server: Server = pair ? createHttpsServerOrExplain(pair, listener) : createServer(listener)
