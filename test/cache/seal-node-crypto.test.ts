@@ -50,6 +50,22 @@ describe('node:crypto sealing, next to WebCrypto', () => {
     for (const length of [0, 5, 12, 20, bytes.length - 1]) expect(await node.open('name-a', bytes.subarray(0, length).toString('base64'))).toBeNull()
   })
 
+  it('derives the same keys as before (HKDF deriveKey): Redis entries written by an earlier version still open', async () => {
+    const hkdf = await crypto.subtle.importKey('raw', Buffer.from(KEY, 'base64'), 'HKDF', false, ['deriveKey'])
+    const derive = (info: string, algorithm: HmacImportParams | AesKeyGenParams, usages: KeyUsage[]) =>
+      crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: new TextEncoder().encode(`vault-edge ${info}`) }, hkdf, algorithm, false, usages)
+    const nameKey = await derive('cache key names v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
+    const valueKey = await derive('cache values v1', { name: 'AES-GCM', length: 256 }, ['encrypt'])
+    const name = Buffer.from(await crypto.subtle.sign('HMAC', nameKey, new TextEncoder().encode('["secret","x"]'))).toString('hex')
+    const iv = crypto.getRandomValues(new Uint8Array(12))
+    const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(name) }, valueKey, new TextEncoder().encode('old entry'))
+    const sealed = Buffer.concat([iv, Buffer.from(ciphertext)]).toString('base64')
+    for (const sealer of await Promise.all([createSealer(KEY), createSealer(KEY, nodeSymmetricCrypto)])) {
+      expect(await sealer.keyFor('["secret","x"]')).toBe(name)
+      expect(await sealer.open(name, sealed)).toBe('old entry')
+    }
+  })
+
   it('the verified-token memo key is the same SHA-256 through node:crypto as through @noble/hashes', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (token) => {
