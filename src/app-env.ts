@@ -65,5 +65,7 @@ export interface AppEnv {
     serviceAccountToken: string
     /** What the routes note for this request's audit line (src/audit/audit-record.ts). */
     audit: AuditRecord
+    /** The query parameters, parsed once (src/routes/query-of.ts). */
+    query: Record<string, string | undefined>
   }
 }

@@ -6,6 +6,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv, Services } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { negotiateFormat } from '../render/index.ts'
+import { queryOf } from '../routes/query-of.ts'
 import { SECRETS_PREFIX } from '../routes/secrets.ts'
 import { secretPathFromUrl } from '../routes/secret-request.ts'
 import { createAuditRecord, type AuditCache, type AuditRecord } from './audit-record.ts'
@@ -38,7 +39,7 @@ const CACHE_STATES = new Set<AuditCache>(['hit', 'miss', 'stale'])
 function requestedFormat(c: Context<AppEnv>, route: string): string | undefined {
   if (route === '/v1/render') return 'template'
   try {
-    return negotiateFormat(c.req.query('format'), c.req.header('Accept'))
+    return negotiateFormat(queryOf(c).format, c.req.header('Accept'))
   } catch {
     return undefined
   }
