@@ -34,6 +34,8 @@ export interface AppDeps {
   upstash?: { url: string; token: string }
   /** AUDIT_SINK_HEADER_VALUE: the audit sink's credential. */
   auditSinkHeader?: string
+  /** Hex SHA-256 of a token for the verified-token memo; @noble/hashes unless the runtime has a faster one. */
+  tokenDigest?: (token: string) => string
 }
 
 /** What createApp builds once from AppDeps and hands to every route. */
@@ -63,5 +65,7 @@ export interface AppEnv {
     serviceAccountToken: string
     /** What the routes note for this request's audit line (src/audit/audit-record.ts). */
     audit: AuditRecord
+    /** The query parameters, parsed once (src/routes/query-of.ts). */
+    query: Record<string, string | undefined>
   }
 }

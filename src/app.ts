@@ -35,7 +35,7 @@ export function createServices(deps: AppDeps): Services {
     tokens,
     leases,
     clusterKeys: createClusterKeys(deps.fetch, deps.cache, { log: deps.log, fetchFor: deps.clusterFetch }),
-    verifiedTokens: createVerifiedTokenMemo(),
+    verifiedTokens: createVerifiedTokenMemo({ digest: deps.tokenDigest }),
     broker: createSecretBroker({
       config: deps.config,
       vault,
@@ -88,11 +88,14 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   app.use(async (c, next) => {
     c.set('services', services)
     await next()
-    c.header('X-Request-Id', c.get('requestId'))
+    // On the response's own headers, not c.header(): after the handler, c.header() rebuilds the
+    // Response, which on @hono/node-server turns the body into a stream (issue 9 profile: ~20% of a hit).
+    const headers = c.res.headers
+    headers.set('X-Request-Id', c.get('requestId'))
     // Secrets must not sit in shared or browser caches (SPEC §2).
-    c.header('Cache-Control', 'no-store')
+    headers.set('Cache-Control', 'no-store')
     // No browser may guess another type than the one sent (a secret rendered as HTML, say).
-    c.header('X-Content-Type-Options', 'nosniff')
+    headers.set('X-Content-Type-Options', 'nosniff')
     // Route groups, not paths: a path label would grow without bound and name secrets.
     const group = c.req.path.startsWith('/v1/') ? c.req.path.split('/', 3).join('/') : c.req.path
     services.metrics?.count('vault_edge_http_requests_total', { route: KNOWN_GROUPS.has(group) ? group : 'other', status: String(c.res.status) })

@@ -4,7 +4,7 @@ import type { Hono } from 'hono'
 import type { AppDeps, AppEnv, Services } from './app-env.ts'
 import { createApp, createServices } from './app.ts'
 import { createMemoryStore } from './cache/memory-store.ts'
-import { createSealer } from './cache/seal.ts'
+import { createSealer, type SymmetricCryptoFactory } from './cache/seal.ts'
 import { createSecureCache } from './cache/secure-cache.ts'
 import { createUpstashStore } from './cache/upstash-store.ts'
 import { loadBindings, type RawBindings } from './config.ts'
@@ -23,6 +23,9 @@ export interface Runtime {
   clientAddress?: AppDeps['clientAddress']
   /** Worker bindings or TLS files for Vault and the issuers (src/transport/, docs/production.md). */
   transport?: RuntimeTransport
+  /** The cache's HMAC and AES-GCM; WebCrypto unless the runtime has something cheaper (src/adapters/node-symmetric-crypto.ts). */
+  symmetricCrypto?: SymmetricCryptoFactory
+  tokenDigest?: AppDeps['tokenDigest']
 }
 
 export interface Broker {
@@ -36,12 +39,12 @@ export async function createBroker(env: RawBindings, runtime: Runtime): Promise<
   const transport = createTransport(loadTransportSettings(bindings.config, env), runtime.transport ?? {}, runtime.fetch, runtime.log)
   const now = runtime.now ?? Date.now
   const store = bindings.upstash ? createUpstashStore(bindings.upstash) : createMemoryStore(now)
-  const sealer = await createSealer(bindings.cacheEncryptionKey)
+  const sealer = await createSealer(bindings.cacheEncryptionKey, runtime.symmetricCrypto)
   const cache = createSecureCache(store, sealer, { log: (message) => runtime.log.log('warn', message), now })
   const services = createServices({
     config: bindings.config, fetch: runtime.fetch, vaultFetch: transport.vault, clusterFetch: transport.cluster, cache, now, log: runtime.log,
     metrics: runtime.metrics ? createMetrics() : undefined,
-    clientAddress: runtime.clientAddress, upstash: bindings.upstash, auditSinkHeader: bindings.auditSinkHeader,
+    clientAddress: runtime.clientAddress, upstash: bindings.upstash, auditSinkHeader: bindings.auditSinkHeader, tokenDigest: runtime.tokenDigest,
   })
   return { app: createApp(services), services }
 }

@@ -15,15 +15,16 @@ const HELP = {
 
 export type MetricName = keyof typeof HELP
 
-const escapeLabel = (value: string) => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')
+const NEEDS_ESCAPE = /[\\"\n]/
+const escapeLabel = (value: string) => (NEEDS_ESCAPE.test(value) ? value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n') : value)
 
 export function createMetrics(): Metrics {
   const series = new Map<string, number>()
   return {
     count(name, labels = {}, amount = 1) {
-      const labelText = Object.entries(labels)
-        .map(([label, value]) => `${label}="${escapeLabel(value)}"`)
-        .join(',')
+      // A loop, not entries/map/join: counted on every request (issue 9 profile).
+      let labelText = ''
+      for (const label in labels) labelText += `${labelText ? ',' : ''}${label}="${escapeLabel(labels[label]!)}"`
       const key = labelText ? `${name}{${labelText}}` : name
       series.set(key, (series.get(key) ?? 0) + amount)
     },

@@ -1,7 +1,7 @@
 // Node entry (`npm run start:node`): PORT (default 8787), HOST, BROKER_CONFIG or --config FILE;
 // HTTPS with TLS_CERT_FILE and TLS_KEY_FILE; TLS to Vault with VAULT_CACERT, VAULT_CLIENT_CERT,
 // VAULT_CLIENT_KEY, VAULT_TLS_SERVER_NAME (docs/production.md).
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeSync } from 'node:fs'
 import { createServer, type RequestListener, type Server } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import { getRequestListener, RequestError } from '@hono/node-server'
@@ -9,21 +9,35 @@ import { getConnInfo } from '@hono/node-server/conninfo'
 import { createBroker } from '../bootstrap.ts'
 import { ConfigError } from '../config.ts'
 import { AppError, toProblem } from '../errors.ts'
-import { createConsoleLogger } from '../logger.ts'
+import { createBatchedOutput, createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
+import { nodeSha256Hex, nodeSymmetricCrypto } from './node-symmetric-crypto.ts'
 import { createNodeTlsFetch } from './node-tls-fetch.ts'
 import { describeStartupFailure, listenFailure, withConfigFile } from './process-bindings.ts'
 import { readServeSettings } from './serve-settings.ts'
 import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type CertificatePair } from './watch-certificate-files.ts'
 
-const log = createConsoleLogger()
+const output = createBatchedOutput(
+  { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), flushAtExit: (fd, text) => writeSync(fd, text) },
+  (flush) => process.on('exit', flush),
+  (flush) => process.nextTick(flush),
+)
+const log = createConsoleLogger('info', output)
 try {
   const env = withConfigFile(process.env, process.argv.slice(2), (path) => readFileSync(path, 'utf8'))
   const { port, hostname, tls } = readServeSettings(env)
-  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createNodeTlsFetch } })
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createNodeTlsFetch }, symmetricCrypto: nodeSymmetricCrypto, tokenDigest: nodeSha256Hex })
   // Renews the leases of dynamic secrets served recently (SPEC §5); unref'd, it never holds the process.
   const stopRenewal = startLeaseRenewalTimer(services)
-  const listener = getRequestListener(app.fetch, { errorHandler: problemFor })
+  // The lines logged while answering (the audit line) are written before the answer is sent.
+  const answer = async (request: Request, env: unknown) => {
+    try {
+      return await app.fetch(request, env)
+    } finally {
+      output.flush()
+    }
+  }
+  const listener = getRequestListener(answer, { errorHandler: problemFor })
   const readFile = (path: string) => readFileSync(path, 'utf8')
   const pair = tls && readCertificatePair(tls.certFile, tls.keyFile, readFile)
   const server: Server = pair ? createHttpsServerOrExplain(pair, listener) : createServer(listener)

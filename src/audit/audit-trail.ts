@@ -6,6 +6,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv, Services } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { negotiateFormat } from '../render/index.ts'
+import { queryOf } from '../routes/query-of.ts'
 import { SECRETS_PREFIX } from '../routes/secrets.ts'
 import { secretPathFromUrl } from '../routes/secret-request.ts'
 import { createAuditRecord, type AuditCache, type AuditRecord } from './audit-record.ts'
@@ -38,7 +39,7 @@ const CACHE_STATES = new Set<AuditCache>(['hit', 'miss', 'stale'])
 function requestedFormat(c: Context<AppEnv>, route: string): string | undefined {
   if (route === '/v1/render') return 'template'
   try {
-    return negotiateFormat(c.req.query('format'), c.req.header('Accept'))
+    return negotiateFormat(queryOf(c).format, c.req.header('Accept'))
   } catch {
     return undefined
   }
@@ -65,44 +66,41 @@ async function problemCode(response: Response): Promise<string | undefined> {
 }
 
 async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditRecord, startedAtMs: number): Promise<AuditEvent> {
-  const route = c.req.path.split('/', 3).join('/')
+  // `/v1/secrets/a/b` → `/v1/secrets` (as split('/', 3).join('/'), without the arrays).
+  const path = c.req.path
+  const cut = path.indexOf('/', 4)
+  const route = cut === -1 ? path : path.slice(0, cut)
   const identity = c.get('identity')
+  const status = c.res.status
   const xCache = c.res.headers.get('X-Cache') as AuditCache | null
-  const reads = await Promise.all(
-    record.reads.map(async ({ leaseId, ...read }) => ({
-      ...read,
-      ...(leaseId ? { leaseId: await services.cache.pseudonymFor('lease', leaseId) } : {}),
-    })),
-  )
-  const code = c.res.status >= 400 ? await problemCode(c.res) : undefined
+  // Built field by field in the line's order, without spreads: this runs on every /v1 request (issue 9).
+  const event = { type: 'audit', time: new Date(startedAtMs).toISOString(), requestId: c.get('requestId'), method: c.req.method, route } as AuditEvent
   const client = services.clientAddress?.(c)
-  const format = requestedFormat(c, route)
-  return {
-    type: 'audit',
-    time: new Date(startedAtMs).toISOString(),
-    requestId: c.get('requestId'),
-    method: c.req.method,
-    route,
-    ...(client ? { client } : {}),
-    ...(identity
-      ? {
-          cluster: identity.cluster,
-          namespace: identity.namespace,
-          serviceAccount: identity.serviceAccount,
-          ...(identity.pod ? { pod: identity.pod } : {}),
-          ...(identity.podUid ? { podUid: identity.podUid } : {}),
-          ...(identity.node ? { node: identity.node } : {}),
-        }
-      : {}),
-    path: pathsOf(c, record, route),
-    ...(record.role ? { role: record.role } : {}),
-    ...(format ? { format } : {}),
-    // What the response's X-Cache says (a 304 keeps it); `none` when no secret was served.
-    cache: xCache && CACHE_STATES.has(xCache) ? xCache : 'none',
-    status: c.res.status,
-    ...(code ? { code } : {}),
-    ...(reads.length > 0 ? { reads } : {}),
+  if (client) event.client = client
+  if (identity) {
+    event.cluster = identity.cluster
+    event.namespace = identity.namespace
+    event.serviceAccount = identity.serviceAccount
+    if (identity.pod) event.pod = identity.pod
+    if (identity.podUid) event.podUid = identity.podUid
+    if (identity.node) event.node = identity.node
   }
+  event.path = pathsOf(c, record, route)
+  if (record.role) event.role = record.role
+  const format = requestedFormat(c, route)
+  if (format) event.format = format
+  // What the response's X-Cache says (a 304 keeps it); `none` when no secret was served.
+  event.cache = xCache && CACHE_STATES.has(xCache) ? xCache : 'none'
+  event.status = status
+  const code = status >= 400 ? await problemCode(c.res) : undefined
+  if (code) event.code = code
+  if (record.reads.length > 0) {
+    // Lease ids leave the process only as pseudonyms (seal.ts).
+    event.reads = await Promise.all(
+      record.reads.map(async ({ leaseId, ...read }) => (leaseId ? { ...read, leaseId: await services.cache.pseudonymFor('lease', leaseId) } : read)),
+    )
+  }
+  return event
 }
 
 /** Workers end a request's work with its response unless told to wait; Node and Deno have no executionCtx. */

@@ -52,49 +52,88 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index)
   return bytes
 }
-const toHex = (buffer: ArrayBuffer) => Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, '0')).join('')
 
-/** `encryptionKey` undefined: a random key for this process only (the in-memory store's case). */
-export async function createSealer(encryptionKey: string | undefined): Promise<Sealer> {
+/** The four keys HKDF derives from CACHE_ENCRYPTION_KEY, as raw bytes (32 each). */
+export interface SealKeys {
+  name: Uint8Array<ArrayBuffer>
+  etag: Uint8Array<ArrayBuffer>
+  value: Uint8Array<ArrayBuffer>
+  pseudonym: Uint8Array<ArrayBuffer>
+}
+
+/**
+ * The symmetric work behind a sealer: HMAC-SHA-256 and AES-256-GCM (ciphertext followed by its
+ * 16-byte tag, as WebCrypto writes it). WebCrypto by default; the Node entry gives node:crypto,
+ * whose synchronous calls skip the ~50 µs threadpool dispatch every crypto.subtle call pays on
+ * Node (NOTES.md; issue 9: half of a miss's CPU). Both give the same bytes for the same keys.
+ */
+export interface SymmetricCrypto {
+  hmac(key: 'name' | 'etag' | 'pseudonym', data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>
+  encrypt(iv: Uint8Array<ArrayBuffer>, additionalData: Uint8Array<ArrayBuffer>, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>
+  /** Throws when it does not authenticate. */
+  decrypt(iv: Uint8Array<ArrayBuffer>, additionalData: Uint8Array<ArrayBuffer>, sealed: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>
+}
+
+export type SymmetricCryptoFactory = (keys: SealKeys) => Promise<SymmetricCrypto>
+
+export const webCryptoSymmetric: SymmetricCryptoFactory = async (keys) => {
+  const hmacKey = (raw: Uint8Array<ArrayBuffer>) => crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+  const hmacKeys = { name: await hmacKey(keys.name), etag: await hmacKey(keys.etag), pseudonym: await hmacKey(keys.pseudonym) }
+  const valueKey = await crypto.subtle.importKey('raw', keys.value, 'AES-GCM', false, ['encrypt', 'decrypt'])
+  return {
+    hmac: async (key, data) => new Uint8Array(await crypto.subtle.sign('HMAC', hmacKeys[key], data)),
+    encrypt: async (iv, additionalData, plaintext) => new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, valueKey, plaintext)),
+    decrypt: async (iv, additionalData, sealed) => new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData }, valueKey, sealed)),
+  }
+}
+
+const toHex = (bytes: Uint8Array) => {
+  let hex = ''
+  for (const byte of bytes) hex += (byte < 16 ? '0' : '') + byte.toString(16)
+  return hex
+}
+
+/**
+ * `encryptionKey` undefined: a random key for this process only (the in-memory store's case).
+ * The derived keys are the same bytes whatever `symmetric` does, so a Worker and a Node broker
+ * sharing one Redis name and open each other's entries.
+ */
+export async function createSealer(encryptionKey: string | undefined, symmetric: SymmetricCryptoFactory = webCryptoSymmetric): Promise<Sealer> {
   const master = encryptionKey ? decodeKey(encryptionKey) : crypto.getRandomValues(new Uint8Array(32))
-  const hkdf = await crypto.subtle.importKey('raw', master, 'HKDF', false, ['deriveKey'])
-  const derive = (info: string, algorithm: HmacImportParams | AesKeyGenParams, usages: KeyUsage[]) =>
-    crypto.subtle.deriveKey(
-      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: encoder.encode(`vault-edge ${info}`) },
-      hkdf,
-      algorithm,
-      false,
-      usages,
-    )
-  const nameKey = await derive('cache key names v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
-  const etagKey = await derive('etags v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
-  const valueKey = await derive('cache values v1', { name: 'AES-GCM', length: 256 }, ['encrypt', 'decrypt'])
-  const pseudonymKey = await derive('pseudonyms v1', { name: 'HMAC', hash: 'SHA-256', length: 256 }, ['sign'])
+  const hkdf = await crypto.subtle.importKey('raw', master, 'HKDF', false, ['deriveBits'])
+  // HKDF-SHA-256 output of 256 bits: the bytes deriveKey gave an HMAC or AES-256 key before.
+  const derive = async (info: string) =>
+    new Uint8Array(await crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(32), info: encoder.encode(`vault-edge ${info}`) }, hkdf, 256))
+  const ops = await symmetric({
+    name: await derive('cache key names v1'),
+    etag: await derive('etags v1'),
+    value: await derive('cache values v1'),
+    pseudonym: await derive('pseudonyms v1'),
+  })
 
   return {
     async keyFor(material) {
-      return toHex(await crypto.subtle.sign('HMAC', nameKey, encoder.encode(material)))
+      return toHex(await ops.hmac('name', encoder.encode(material)))
     },
     async seal(key, plaintext) {
       const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES))
-      const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(key) }, valueKey, typeof plaintext === 'string' ? encoder.encode(plaintext) : plaintext)
+      const ciphertext = await ops.encrypt(iv, encoder.encode(key), typeof plaintext === 'string' ? encoder.encode(plaintext) : plaintext)
       const sealed = new Uint8Array(IV_BYTES + ciphertext.byteLength)
       sealed.set(iv)
-      sealed.set(new Uint8Array(ciphertext), IV_BYTES)
+      sealed.set(ciphertext, IV_BYTES)
       return toBase64(sealed)
     },
-    fingerprint: (data) => crypto.subtle.sign('HMAC', etagKey, data),
+    async fingerprint(data) {
+      const digest = await ops.hmac('etag', data)
+      return digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength)
+    },
     async pseudonymFor(purpose, material) {
-      return toHex(await crypto.subtle.sign('HMAC', pseudonymKey, encoder.encode(`${purpose}\n${material}`))).slice(0, 32)
+      return toHex(await ops.hmac('pseudonym', encoder.encode(`${purpose}\n${material}`))).slice(0, 32)
     },
     async open(key, sealed) {
       try {
         const bytes = fromBase64(sealed)
-        const plaintext = await crypto.subtle.decrypt(
-          { name: 'AES-GCM', iv: bytes.subarray(0, IV_BYTES), additionalData: encoder.encode(key) },
-          valueKey,
-          bytes.subarray(IV_BYTES),
-        )
+        const plaintext = await ops.decrypt(bytes.subarray(0, IV_BYTES), encoder.encode(key), bytes.subarray(IV_BYTES))
         return decoder.decode(plaintext)
       } catch {
         return null

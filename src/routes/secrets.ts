@@ -10,6 +10,7 @@ import { negotiateFormat, renderSecret, type Format } from '../render/index.ts'
 import { normalizeKeySelection, selectKeys } from '../render/select-keys.ts'
 import type { RenderedResponse, SecretResult } from '../secret-broker.ts'
 import { readSecret, type SecretRead } from '../vault/read-secret.ts'
+import { queryOf } from './query-of.ts'
 import { readJson } from './read-body.ts'
 import { setRefreshAfter } from './refresh-after.ts'
 import { buildSecretRequest, parseVersion, secretPathFromUrl, wantsRefresh } from './secret-request.ts'
@@ -20,9 +21,10 @@ export const SECRETS_PREFIX = '/v1/secrets/'
 const issueBodySchema = z.record(z.string(), z.unknown())
 
 export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
-  const format = negotiateFormat(c.req.query('format'), c.req.header('Accept'))
+  const query = queryOf(c)
+  const format = negotiateFormat(query.format, c.req.header('Accept'))
   const path = secretPathFromUrl(c.req.url, SECRETS_PREFIX)
-  const version = parseVersion(c.req.query('version'))
+  const version = parseVersion(query.version)
   const { request } = buildSecretRequest(c, path, { method: 'GET', version, refresh: wantsRefresh(c) })
   const result = await c.get('services').broker.getSecret(request)
   noteRead(c, path, result)
@@ -66,7 +68,7 @@ const MAX_RENDERS_PER_ENTRY = 8
  * (secret-broker.ts), so its renders are too.
  */
 async function renderOnce(c: Context<AppEnv>, result: SecretResult, format: Format): Promise<RenderedResponse> {
-  const query = c.req.query()
+  const query = queryOf(c)
   const renderKey = JSON.stringify([format, query.key, query.prefix, query.metadata])
   const kept = result.renders.get(renderKey)
   if (kept) {

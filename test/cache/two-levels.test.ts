@@ -163,7 +163,8 @@ describe('verified tokens remembered', () => {
       JSON.stringify({
         clusters: [{ name: 'local', issuer: issuer.issuer, audiences: ['vault-edge'], clockLeewaySeconds: 0 }],
         vault: { address: 'http://127.0.0.1:1' },
-        rules: [{ role: 'r', paths: ['secret/*'] }],
+        // Only the clusters are used; the config needs one rule to be valid.
+        rules: [{ cluster: 'local', namespace: 'ns', serviceAccount: 'sa', role: 'r', paths: ['secret/data/x'] }],
       }),
     ).clusters
     const clock = { ms: Date.now() }

@@ -1,0 +1,32 @@
+// The cache's HMAC and AES-256-GCM through node:crypto (also in Deno), for src/cache/seal.ts:
+// synchronous calls, where every crypto.subtle call on Node pays ~50 µs of threadpool dispatch
+// (NOTES.md; issue 9 profile of a miss). Same bytes as WebCrypto: ciphertext then the 16-byte tag.
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey } from 'node:crypto'
+import type { SymmetricCryptoFactory } from '../cache/seal.ts'
+
+const TAG_BYTES = 16
+
+const own = (buffer: Buffer): Uint8Array<ArrayBuffer> => new Uint8Array(buffer.buffer as ArrayBuffer, buffer.byteOffset, buffer.byteLength)
+
+export const nodeSymmetricCrypto: SymmetricCryptoFactory = async (keys) => {
+  const hmacKeys = { name: createSecretKey(keys.name), etag: createSecretKey(keys.etag), pseudonym: createSecretKey(keys.pseudonym) }
+  const valueKey = createSecretKey(keys.value)
+  return {
+    hmac: async (key, data) => own(createHmac('sha256', hmacKeys[key]).update(data).digest()),
+    async encrypt(iv, additionalData, plaintext) {
+      const cipher = createCipheriv('aes-256-gcm', valueKey, iv, { authTagLength: TAG_BYTES })
+      cipher.setAAD(additionalData)
+      return own(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]))
+    },
+    async decrypt(iv, additionalData, sealed) {
+      if (sealed.byteLength < TAG_BYTES) throw new Error('sealed value too short')
+      const decipher = createDecipheriv('aes-256-gcm', valueKey, iv, { authTagLength: TAG_BYTES })
+      decipher.setAAD(additionalData)
+      decipher.setAuthTag(sealed.subarray(sealed.byteLength - TAG_BYTES))
+      return own(Buffer.concat([decipher.update(sealed.subarray(0, sealed.byteLength - TAG_BYTES)), decipher.final()]))
+    },
+  }
+}
+
+/** Hex SHA-256 for the verified-token memo (src/identity/verified-token-memo.ts), synchronous. */
+export const nodeSha256Hex = (token: string): string => createHash('sha256').update(token).digest('hex')
