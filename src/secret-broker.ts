@@ -39,7 +39,8 @@ export interface StoredRead {
 
 /** A response rendered once from an entry: the body and its ETag, per format and key selection. */
 export interface RenderedResponse {
-  body: string
+  /** The rendered body, UTF-8 encoded once. */
+  body: Uint8Array<ArrayBuffer>
   contentType: string
   etag: string
 }
