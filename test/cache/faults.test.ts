@@ -8,6 +8,7 @@ import { CACHE_FAULT_COOLDOWN_MS } from '../../src/cache/secure-cache.ts'
 import { REDIS_TIMEOUT_MS } from '../../src/cache/upstash-store.ts'
 import { createMemoryLogger } from '../../src/logger.ts'
 import { startOpenBao, type OpenBao } from '../support/openbao.ts'
+import { outputOnceItShows } from '../support/child-process.ts'
 import { startProcessBroker, type ProcessBroker } from '../support/process-broker.ts'
 import {
   cacheBrokerConfig,
@@ -106,7 +107,7 @@ describe('Redis failing', () => {
 
     await redis.start()
     await untilCacheServes()
-    expect(broker.output()).toContain('cache degraded')
+    expect(await outputOnceItShows(() => broker.output(), 'cache recovered')).toContain('cache degraded')
     expect(broker.output()).toContain('cache recovered')
   })
 

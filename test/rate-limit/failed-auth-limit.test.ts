@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
 import { mintToken } from '../support/mint.ts'
+import { outputOnceItShows } from '../support/child-process.ts'
 import { startProcessBroker, type ProcessBroker } from '../support/process-broker.ts'
 
 const issuerUrl = inject('issuerUrl')
@@ -88,7 +89,7 @@ describe('failed authentications per client address', () => {
     brokers.push(broker)
     const statuses = (await badTokenFlood([broker.url], 10, 1)).map((result) => result.status)
     expect(statuses).toEqual([...Array(5).fill(401), ...Array(5).fill(429)])
-    expect(broker.output()).toContain('"client":"127.0.0.1"')
+    expect(await outputOnceItShows(() => broker.output(), '"client":"127.0.0.1"')).toContain('"client":"127.0.0.1"')
   })
 
   it('holds across two broker processes sharing Redis', async () => {

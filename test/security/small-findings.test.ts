@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
 import { mintToken } from '../support/mint.ts'
+import { outputOnceItShows } from '../support/child-process.ts'
 import { startProcessBroker, type ProcessBroker } from '../support/process-broker.ts'
 import { startBrokerInWorkerd } from '../support/workerd-broker.ts'
 
@@ -106,7 +107,7 @@ describe('. and .. segments in the request URL', () => {
     const outside = await rawGet('/v1/secrets/secret/data/myapp/../other-team/db', auth)
     expect(outside.status).toBe(403)
     expect(JSON.parse(outside.body)).toMatchObject({ code: 'forbidden' })
-    expect(broker.output()).toContain('"path":["secret/data/other-team/db"]')
+    expect(await outputOnceItShows(() => broker.output(), '"path":["secret/data/other-team/db"]')).toContain('"path":["secret/data/other-team/db"]')
   })
 
   it('are resolved percent-encoded too (the URL standard reads %2e as a dot), with the same rule check', async () => {
@@ -141,8 +142,7 @@ describe("the Worker's 503 misconfigured", () => {
       expect(response.headers.get('X-Request-Id')).toBe(body.requestId)
       // …and has its audit line, like every /v1 request.
       const line = new RegExp(`"type":"audit".*"requestId":"${body.requestId}".*"status":503,"code":"misconfigured"`)
-      for (let waited = 0; !line.test(worker.output()) && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
-      expect(worker.output()).toMatch(line)
+      expect(await outputOnceItShows(() => worker.output(), line)).toMatch(line)
     } finally {
       await worker.stop()
     }

@@ -68,3 +68,13 @@ export function freezeGroup(pid: number): void {
   }
   while (!stopped() && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
 }
+
+/**
+ * The output of a child once `pattern` appears in it. A child's line written before it answered
+ * reaches this process through a pipe, which may deliver it after the answer: wait, don't assume.
+ */
+export async function outputOnceItShows(output: () => string, pattern: string | RegExp, timeoutMs = 10_000): Promise<string> {
+  const shows = () => (typeof pattern === 'string' ? output().includes(pattern) : pattern.test(output()))
+  for (const started = Date.now(); !shows() && Date.now() - started < timeoutMs; ) await new Promise((resolve) => setTimeout(resolve, 25))
+  return output()
+}
