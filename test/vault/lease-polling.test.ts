@@ -2,38 +2,19 @@
 // watch) gets 304s, never the body again; each 304 still counts as "served" for the renewal
 // job, so the lease — and the PostgreSQL login behind it — lives on across several terms. And
 // X-Refresh-After tells the poller to come back well within idleSeconds.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startLeaseRenewalTimer } from '../../src/vault/vault-sessions.ts'
-import { setUpDatabaseEngine, type DatabaseEngine } from './support/database-engine.ts'
-import { brokerConfig, eventually, podToken, sharedStack, startTestBroker, type TestBroker } from './support/vault-stack.ts'
+import { describe, expect, it } from 'vitest'
+import { useLeaseRenewalBroker } from './support/lease-renewal-broker.ts'
+import { eventually, podToken } from './support/vault-stack.ts'
 
 const LEASE_SECONDS = 4
 const IDLE_SECONDS = 2
-const { openbao } = sharedStack()
-let engine: DatabaseEngine
-let broker: TestBroker
-let stopTimer: () => void = () => {}
-
-beforeAll(async () => {
-  engine = await setUpDatabaseEngine(openbao, { ttl: `${LEASE_SECONDS}s`, maxTtl: '2m' })
-  broker = await startTestBroker(
-    brokerConfig({
-      openbaoAddr: openbao.address,
-      vault: { leaseRenewal: { intervalSeconds: 1, idleSeconds: IDLE_SECONDS } },
-      rules: [{ cluster: 'local', namespace: 'vault-tests', serviceAccount: engine.serviceAccount, role: engine.serviceAccount, paths: [engine.credsPath] }],
-    }),
-  )
-  stopTimer = startLeaseRenewalTimer(broker.services)
-})
-afterAll(async () => {
-  stopTimer()
-  await engine?.cleanUp()
-})
+const stack = useLeaseRenewalBroker({ leaseSeconds: LEASE_SECONDS, idleSeconds: IDLE_SECONDS })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('a pod polling a leased secret with If-None-Match', () => {
   it('gets 304s that keep the lease renewed, and the credentials keep working past several lease terms', async () => {
+    const { engine, broker } = stack
     const token = await podToken({ serviceAccount: engine.serviceAccount })
     const first = await broker.call(`/v1/secrets/${engine.credsPath}`, token)
     expect(first.status).toBe(200)

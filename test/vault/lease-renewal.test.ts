@@ -2,39 +2,23 @@
 // and keeps logging in to PostgreSQL across several lease terms while pods keep asking for
 // it, every response saying when it now expires; once nobody asks, it is left to expire and
 // Vault drops the PostgreSQL role.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { renewLeasesNow, startLeaseRenewalTimer } from '../../src/vault/vault-sessions.ts'
+import { describe, expect, it } from 'vitest'
+import { renewLeasesNow } from '../../src/vault/vault-sessions.ts'
 import { writePolicy } from '../support/seed-openbao.ts'
-import { mountDatabaseEngine, setUpDatabaseEngine, type DatabaseEngine } from './support/database-engine.ts'
-import { brokerConfig, createJwtRole, eventually, podToken, sharedStack, startTestBroker, targetOf, unique, type TestBroker } from './support/vault-stack.ts'
+import { mountDatabaseEngine } from './support/database-engine.ts'
+import { useLeaseRenewalBroker } from './support/lease-renewal-broker.ts'
+import { brokerConfig, createJwtRole, eventually, podToken, startTestBroker, targetOf, unique, sharedStack, type TestBroker } from './support/vault-stack.ts'
 
 const LEASE_SECONDS = 6
 const IDLE_SECONDS = 3
 const { openbao } = sharedStack()
-let engine: DatabaseEngine
-let broker: TestBroker
-let stopTimer: () => void = () => {}
-
-beforeAll(async () => {
-  engine = await setUpDatabaseEngine(openbao, { ttl: `${LEASE_SECONDS}s`, maxTtl: '2m' })
-  broker = await startTestBroker(
-    brokerConfig({
-      openbaoAddr: openbao.address,
-      vault: { leaseRenewal: { intervalSeconds: 1, idleSeconds: IDLE_SECONDS } },
-      rules: [{ cluster: 'local', namespace: 'vault-tests', serviceAccount: engine.serviceAccount, role: engine.serviceAccount, paths: [engine.credsPath] }],
-    }),
-  )
-  stopTimer = startLeaseRenewalTimer(broker.services)
-})
-afterAll(async () => {
-  stopTimer()
-  await engine?.cleanUp()
-})
+const stack = useLeaseRenewalBroker({ leaseSeconds: LEASE_SECONDS, idleSeconds: IDLE_SECONDS })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('lease renewal on Node (timer)', () => {
   it('keeps a served 6 s lease alive across several terms, then lets it expire once idle', async () => {
+    const { engine, broker } = stack
     const token = await podToken({ serviceAccount: engine.serviceAccount })
     const started = Date.now()
     const seen = new Set<string>()
