@@ -2,12 +2,12 @@
 // Retry-After while other addresses are served, and two broker processes sharing Redis count it
 // together. Brokers run as Node processes; the good client connects from another loopback
 // address (127.0.0.2), which the broker sees as the socket's peer.
-import { request } from 'node:http'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
 import { mintToken } from '../support/mint.ts'
 import { outputOnceItShows } from '../support/child-process.ts'
+import { nodeHttpGet } from '../support/node-http-get.ts'
 import { startProcessBroker, type ProcessBroker } from '../support/process-broker.ts'
 
 const issuerUrl = inject('issuerUrl')
@@ -20,18 +20,7 @@ afterEach(async () => {
 })
 
 /** GET from a chosen local address (node:http can bind it; fetch cannot). */
-function getFrom(localAddress: string, url: string, token: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { localAddress, headers: { Authorization: `Bearer ${token}` } }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (body += chunk))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
+const getFrom = (localAddress: string, url: string, token: string) => nodeHttpGet(url, { localAddress, headers: { Authorization: `Bearer ${token}` } })
 
 /** `count` bad-token requests, `concurrency` at a time, spread over the brokers in turn. */
 async function badTokenFlood(urls: string[], count: number, concurrency: number): Promise<{ status: number; retryAfter: string | undefined; body: string }[]> {

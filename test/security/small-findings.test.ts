@@ -1,7 +1,6 @@
 // Issue 10's smaller findings from the security review: nosniff on every response, compressed
 // request bodies refused (415), the Worker's 503 misconfigured answered like every other error,
 // and `.`/`..` segments in the URL resolved before the rules see the path (as the README says).
-import { request } from 'node:http'
 import { connect } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { randomUUID } from 'node:crypto'
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
 import { mintToken } from '../support/mint.ts'
 import { outputOnceItShows } from '../support/child-process.ts'
+import { nodeHttpGet } from '../support/node-http-get.ts'
 import { startProcessBroker, type ProcessBroker } from '../support/process-broker.ts'
 import { startBrokerInWorkerd } from '../support/workerd-broker.ts'
 
@@ -24,18 +24,7 @@ beforeAll(async () => {
 afterAll(() => broker?.stop())
 
 /** The request line sent byte for byte: fetch and URL would resolve the dot segments first. */
-function rawGet(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${broker.url}/`, { path, headers }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (body += chunk))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
+const rawGet = (path: string, headers: Record<string, string> = {}) => nodeHttpGet(`${broker.url}/`, { path, headers })
 
 describe('X-Content-Type-Options: nosniff', () => {
   it('is on every kind of response: health, metrics, secrets, problems, unknown endpoints', async () => {
