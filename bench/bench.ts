@@ -59,6 +59,7 @@ const OUT_DIR = QUICK ? WORK_DIR : join(process.cwd(), 'bench')
 const CHART_LABELS: Record<ScenarioId, string> = {
   'node-http': 'bare runtime server, fixed JSON',
   hono: 'Hono, fixed JSON (the ceiling)',
+  'hono-secret': 'Hono, the secret\'s bytes and headers only',
   healthz: 'broker /healthz',
   'cached-one-sa': 'cached read, 1,000 tokens of one SA',
   'cached-new-token': 'cached read, every token new',
@@ -161,13 +162,13 @@ function ranges(sizes: number[]): { warm: [number, number]; load: [number, numbe
   return { warm: [1, warm], load: [1 + warm, load], serial: [1 + warm + load, serial] }
 }
 
-async function startServer(runtime: 'node' | 'deno', kind: string): Promise<ProcessBroker> {
+async function startServer(runtime: 'node' | 'deno', kind: string, extraEnv: Record<string, string> = {}): Promise<ProcessBroker> {
   const port = await getFreePort()
   const [file, args] =
     runtime === 'node'
       ? [join(BIN, 'node'), ['bench/servers/fixed-json-node.ts', kind]]
       : [join(BIN, 'deno'), ['run', '--allow-net', '--allow-env', '--no-lock', 'bench/servers/fixed-json-deno.ts', kind]]
-  return spawnServer({ label: `${runtime} ${kind}`, file, args, url: `http://127.0.0.1:${port}`, readyPath: '/', env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DENO_NO_UPDATE_CHECK: '1' } })
+  return spawnServer({ label: `${runtime} ${kind}`, file, args, url: `http://127.0.0.1:${port}`, readyPath: '/', env: { ...process.env, ...extraEnv, PORT: String(port), HOST: '127.0.0.1', DENO_NO_UPDATE_CHECK: '1' } })
 }
 
 function pinned<T extends { child: { pid?: number } }>(server: T): T {
@@ -339,6 +340,14 @@ try {
       await broker.stop()
     }
 
+    // The floor: Hono answering the same bytes and headers with none of the broker's work.
+    const floor = pinned(await startServer(runtime, 'hono-secret', { BODY_BYTES: String(secretBytes) }))
+    try {
+      measurements.push(await measure({ id: 'hono-secret', runtime: name, label: `Hono answering the secret's ${secretBytes.toLocaleString('en-US')} bytes and headers, nothing else`, server: targetOf(floor), script: 'fixed.lua', path: '/' }))
+    } finally {
+      await floor.stop()
+    }
+
     const redisBroker = pinned(await startProcessBroker(runtime, redisEnv))
     try {
       // Redis may hold the entry already (the other runtime's broker shares it): no X-Cache expected.
@@ -359,7 +368,7 @@ try {
     profile = await profileCachedRead(memoryEnv, oneSa, oneSaFile)
   }
 
-  const order: ScenarioId[] = ['node-http', 'hono', 'healthz', 'cached-one-sa', 'cached-new-token', 'cached-many-sa', 'cached-redis', 'miss']
+  const order: ScenarioId[] = ['node-http', 'hono', 'hono-secret', 'healthz', 'cached-one-sa', 'cached-new-token', 'cached-many-sa', 'cached-redis', 'miss']
   const runtimes = ['Node', 'Deno']
   const sorted = [
     ...runtimes.flatMap((runtime) => order.flatMap((id) => measurements.filter((m) => m.runtime === runtime && m.id === id))),
@@ -402,6 +411,7 @@ try {
         `The run took ${minutes} min. Numbers move with the machine; the ratios between rows of one run much less.`,
         `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: ${loadavg()[0]! > cpus().length / 2 ? 'other work shared the cores, so these numbers are noisy; re-run on a quiet machine' : 'a quiet machine'}.`,
         'Ceilings: the same `{"status":"ok"}` the broker\'s `/healthz` answers, from the bare runtime server and from Hono on it (bench/servers/).',
+        '"Hono answering the secret\'s bytes and headers": the floor a cached read\'s answer sets by itself (bench/servers/secret-sized-answer.ts): the same number of bytes and the same headers, with no token, cache or audit line. A broker on that stack cannot beat it; how far it is from the Hono ceiling is what the body and headers cost.',
         'Cached reads: the broker in its own process (`npm run start:node`, `npm run start:deno`), memory cache unless the row says Redis (a private redis-server behind the Upstash REST shim of test/support). Before the timing, every token is sent once and the first read logs in.',
         '"every token new": pod tokens of the cached ServiceAccount, each sent once (a pool larger than the run needs); the token is verified in full every time.',
         `"across … ServiceAccounts": one token per ServiceAccount, ServiceAccounts fleet-00000… mapped onto one OpenBao role (bound_claims_type glob); the broker keeps each identity's entry and Vault token apart, so the warm-up is one login per ServiceAccount.`,

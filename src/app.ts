@@ -17,6 +17,7 @@ import { renderRoutes } from './routes/render.ts'
 import { healthRoutes } from './routes/health.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { openApiRoutes } from './routes/openapi.ts'
+import { routeGroupOf } from './routes/route-group.ts'
 import { secretRoutes } from './routes/secrets.ts'
 import { createSecretBroker } from './secret-broker.ts'
 import { createVaultClient } from './vault/vault-client.ts'
@@ -96,8 +97,7 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
     headers.set('Cache-Control', 'no-store')
     // No browser may guess another type than the one sent (a secret rendered as HTML, say).
     headers.set('X-Content-Type-Options', 'nosniff')
-    // Route groups, not paths: a path label would grow without bound and name secrets.
-    const group = c.req.path.startsWith('/v1/') ? c.req.path.split('/', 3).join('/') : c.req.path
+    const group = routeGroupOf(c.req.path)
     services.metrics?.count('vault_edge_http_requests_total', { route: KNOWN_GROUPS.has(group) ? group : 'other', status: String(c.res.status) })
   })
 

@@ -33,31 +33,37 @@ export function createConsoleLogger(minimum: LogLevel = 'info', output: LogOutpu
 }
 
 /**
- * Lines collected and written together: by `flush()` (the Node entry calls it as each answer is
- * ready, before it is sent, so a request's audit line leaves before its answer), by `schedule`
- * for lines logged outside a request, and synchronously at exit. console.log cost ~15% of a
- * cached read's CPU on Node (issue 9 profile). Every line is written, whole and once, in order per stream.
+ * Lines collected and written together, once per event-loop turn (`schedule`), and synchronously
+ * at exit. `written()` is how an answer waits for its audit line: the Node entry sends a response
+ * only once the lines logged while it was made are out, so a request's audit line leaves before
+ * its answer, while the answers of one turn share one write (group commit). A synchronous stdout
+ * write per request cost ~17 µs of a ~80 µs cached read on Node (issue 9 profile).
+ * Every line is written, whole and once, in order per stream.
  */
 export function createBatchedOutput(
   write: { out(text: string): void; err(text: string): void; flushAtExit(fd: 1 | 2, text: string): void },
   onExit: (flush: () => void) => void,
   schedule: (flush: () => void) => void,
-): LogOutput & { flush(): void } {
+): LogOutput & { flush(): void; written(): Promise<void> | undefined } {
   let out: string[] = []
   let err: string[] = []
   let scheduled = false
+  let waiting: { promise: Promise<void>; resolve: () => void } | undefined
   const flush = (atExit = false) => {
     scheduled = false
     const [outText, errText] = [out.join(''), err.join('')]
     out = []
     err = []
+    const waiters = waiting
+    waiting = undefined
     if (atExit) {
       if (outText) write.flushAtExit(1, outText)
       if (errText) write.flushAtExit(2, errText)
-      return
+    } else {
+      if (outText) write.out(outText)
+      if (errText) write.err(errText)
     }
-    if (outText) write.out(outText)
-    if (errText) write.err(errText)
+    waiters?.resolve()
   }
   onExit(() => flush(true))
   const later = () => {
@@ -67,6 +73,15 @@ export function createBatchedOutput(
   }
   return {
     flush: () => flush(),
+    written() {
+      if (!scheduled) return undefined
+      if (waiting === undefined) {
+        let resolve!: () => void
+        const promise = new Promise<void>((done) => (resolve = done))
+        waiting = { promise, resolve }
+      }
+      return waiting.promise
+    },
     out(line) {
       out.push(`${line}\n`)
       later()

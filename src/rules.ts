@@ -76,13 +76,32 @@ export function findRule(rules: RuleConfig[], identity: Identity): RuleConfig | 
   )
 }
 
+/**
+ * The rule and role of an identity depend on nothing else: remembered per identity object (the
+ * verified-token memo hands the same one to every read with that token), so a cached read skips
+ * the globs and the role template (issue 9 profile: ~2 % of a hit on Node).
+ */
+const rulesSeen = new WeakMap<RuleConfig[], WeakMap<Identity, { rule?: RuleConfig; role: string }>>()
+
+function ruleAndRoleOf(rules: RuleConfig[], identity: Identity): { rule?: RuleConfig; role: string } {
+  let byIdentity = rulesSeen.get(rules)
+  if (byIdentity === undefined) rulesSeen.set(rules, (byIdentity = new WeakMap()))
+  let found = byIdentity.get(identity)
+  if (found === undefined) {
+    const rule = findRule(rules, identity)
+    found = { rule, role: rule ? fillRole(rule.role, identity) : '' }
+    byIdentity.set(identity, found)
+  }
+  return found
+}
+
 export function resolveAccess(
   rules: RuleConfig[],
   identity: Identity,
   path: string,
   options: { method: 'GET' | 'POST'; requestedRole?: string },
 ): Access {
-  const rule = findRule(rules, identity)
+  const { rule, role } = ruleAndRoleOf(rules, identity)
   if (!rule) throw forbidden('No rule grants this service account any secret.', 'no matching rule')
   const patterns = options.method === 'POST' ? rule.issuingPaths : rule.paths
   if (!patterns.some((pattern) => matchesGlob(pattern, path))) {
@@ -91,7 +110,6 @@ export function resolveAccess(
       'path outside the rule',
     )
   }
-  const role = fillRole(rule.role, identity)
   if (options.requestedRole === undefined || options.requestedRole === role) return { role, rule }
   // A caller may pick a role (`?role=`), but only one its rule lists: the rule is the boundary,
   // and Vault checks the role's bound claims again at login.

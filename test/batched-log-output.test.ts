@@ -49,6 +49,25 @@ describe('batched log output', () => {
     expect(writes).toHaveLength(1)
   })
 
+  it('lets answers wait for their lines: written() resolves after one write holding every line logged in the turn', async () => {
+    const { writes, output } = recordingOutput()
+    const log = createConsoleLogger('info', output)
+    expect(output.written()).toBeUndefined()
+    const answered: string[] = []
+    const answer = async (name: string) => {
+      log.log('info', 'audit', { name })
+      await output.written()
+      answered.push(`${name} after ${writes.length} write(s)`)
+    }
+    await Promise.all([answer('a'), answer('b'), answer('c')])
+    expect(answered).toEqual(['a after 1 write(s)', 'b after 1 write(s)', 'c after 1 write(s)'])
+    expect(writes).toHaveLength(1)
+    expect(writes[0]!.text.trim().split('\n').map((line) => JSON.parse(line).name)).toEqual(['a', 'b', 'c'])
+    expect(output.written()).toBeUndefined()
+    await answer('d')
+    expect(writes).toHaveLength(2)
+  })
+
   it('writes what is pending synchronously at exit, and nothing twice', async () => {
     const { writes, output, exit } = recordingOutput()
     const log = createConsoleLogger('info', output)

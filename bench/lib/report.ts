@@ -6,6 +6,7 @@ import type { SelfTime } from './cpu-profile.ts'
 export type ScenarioId =
   | 'node-http'
   | 'hono'
+  | 'hono-secret'
   | 'healthz'
   | 'cached-one-sa'
   | 'cached-new-token'

@@ -20,7 +20,8 @@ import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type Certifi
 const output = createBatchedOutput(
   { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text), flushAtExit: (fd, text) => writeSync(fd, text) },
   (flush) => process.on('exit', flush),
-  (flush) => process.nextTick(flush),
+  // Once per event-loop turn: after the I/O callbacks of the turn, so the answers made in it share one write.
+  (flush) => setImmediate(flush),
 )
 const log = createConsoleLogger('info', output)
 try {
@@ -31,11 +32,9 @@ try {
   const stopRenewal = startLeaseRenewalTimer(services)
   // The lines logged while answering (the audit line) are written before the answer is sent.
   const answer = async (request: Request, env: unknown) => {
-    try {
-      return await app.fetch(request, env)
-    } finally {
-      output.flush()
-    }
+    const response = await app.fetch(request, env)
+    await output.written()
+    return response
   }
   const listener = getRequestListener(answer, { errorHandler: problemFor })
   const readFile = (path: string) => readFileSync(path, 'utf8')

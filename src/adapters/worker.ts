@@ -4,6 +4,7 @@ import { ConfigError, misconfigured, type RawBindings } from '../config.ts'
 import { toProblem } from '../errors.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { renewLeasesNow } from '../vault/vault-sessions.ts'
+import { routeGroupOf } from '../routes/route-group.ts'
 
 type WorkerEnv = Record<string, unknown>
 
@@ -55,7 +56,7 @@ export default {
       // Every /v1 request has its audit line (docs/audit.md), this one too: nothing else is known.
       const { pathname } = new URL(request.url)
       if (pathname.startsWith('/v1/')) {
-        log.log('info', 'audit', { type: 'audit', time: new Date().toISOString(), requestId, method: request.method, route: pathname.split('/', 3).join('/'), path: [], cache: 'none', status: 503, code: problem.code })
+        log.log('info', 'audit', { type: 'audit', time: new Date().toISOString(), requestId, method: request.method, route: routeGroupOf(pathname), path: [], cache: 'none', status: 503, code: problem.code })
       }
       return new Response(JSON.stringify(problem), {
         status: 503,

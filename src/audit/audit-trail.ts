@@ -7,9 +7,11 @@ import type { AppEnv, Services } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { negotiateFormat } from '../render/index.ts'
 import { queryOf } from '../routes/query-of.ts'
+import { routeGroupOf } from '../routes/route-group.ts'
 import { SECRETS_PREFIX } from '../routes/secrets.ts'
 import { secretPathFromUrl } from '../routes/secret-request.ts'
 import { createAuditRecord, type AuditCache, type AuditRecord } from './audit-record.ts'
+import { isoTime } from './iso-time.ts'
 
 export interface AuditEvent {
   type: 'audit'
@@ -66,15 +68,12 @@ async function problemCode(response: Response): Promise<string | undefined> {
 }
 
 async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditRecord, startedAtMs: number): Promise<AuditEvent> {
-  // `/v1/secrets/a/b` → `/v1/secrets` (as split('/', 3).join('/'), without the arrays).
-  const path = c.req.path
-  const cut = path.indexOf('/', 4)
-  const route = cut === -1 ? path : path.slice(0, cut)
+  const route = routeGroupOf(c.req.path)
   const identity = c.get('identity')
   const status = c.res.status
   const xCache = c.res.headers.get('X-Cache') as AuditCache | null
   // Built field by field in the line's order, without spreads: this runs on every /v1 request (issue 9).
-  const event = { type: 'audit', time: new Date(startedAtMs).toISOString(), requestId: c.get('requestId'), method: c.req.method, route } as AuditEvent
+  const event = { type: 'audit', time: isoTime(startedAtMs), requestId: c.get('requestId'), method: c.req.method, route } as AuditEvent
   const client = services.clientAddress?.(c)
   if (client) event.client = client
   if (identity) {
@@ -94,7 +93,9 @@ async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditR
   event.status = status
   const code = status >= 400 ? await problemCode(c.res) : undefined
   if (code) event.code = code
-  if (record.reads.length > 0) {
+  if (record.reads.length > 0 && !record.reads.some((read) => read.leaseId)) {
+    event.reads = record.reads
+  } else if (record.reads.length > 0) {
     // Lease ids leave the process only as pseudonyms (seal.ts).
     event.reads = await Promise.all(
       record.reads.map(async ({ leaseId, ...read }) => (leaseId ? { ...read, leaseId: await services.cache.pseudonymFor('lease', leaseId) } : read)),

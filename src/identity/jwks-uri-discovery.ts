@@ -100,14 +100,21 @@ export function createJwksUriDiscovery(options: JwksUriDiscoveryOptions): () => 
     return { jwksUri: metadata.jwks_uri, fetchedAtMs: Date.now() }
   }
 
+  // One URL object per jwks_uri, not one per call: every remembered token's key check asks (issue 9 profile: ~2 % of a cached read).
+  let parsed: { href: string; url: URL } | undefined
+  const urlOf = (discovery: StoredDiscovery): URL => {
+    if (parsed?.href !== discovery.jwksUri) parsed = { href: discovery.jwksUri, url: new URL(discovery.jwksUri) }
+    return parsed.url
+  }
+
   return async () => {
     await (loading ??= loadStored())
     const age = known === undefined ? Number.POSITIVE_INFINITY : Date.now() - known.fetchedAtMs
-    if (known !== undefined && age <= DISCOVERY_MAX_AGE_MS) return new URL(known.jwksUri)
+    if (known !== undefined && age <= DISCOVERY_MAX_AGE_MS) return urlOf(known)
     try {
       known = await fetchDocument()
     } catch (error) {
-      if (known !== undefined && age <= DISCOVERY_STALE_IF_ERROR_MS) return new URL(known.jwksUri)
+      if (known !== undefined && age <= DISCOVERY_STALE_IF_ERROR_MS) return urlOf(known)
       throw error
     }
     try {
@@ -115,6 +122,6 @@ export function createJwksUriDiscovery(options: JwksUriDiscoveryOptions): () => 
     } catch {
       // Not persisted: the next isolate asks the issuer once.
     }
-    return new URL(known.jwksUri)
+    return urlOf(known)
   }
 }

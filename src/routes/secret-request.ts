@@ -7,6 +7,7 @@ import { badRequest } from '../errors.ts'
 import { resolveAccess, validateSecretPath, type Access } from '../rules.ts'
 import type { SecretRequest } from '../secret-broker.ts'
 import { vaultAuthFor } from '../vault/login.ts'
+import { queryOf } from './query-of.ts'
 
 /** The Vault path after `prefix` in the raw URL, percent-decoded once. */
 export function secretPathFromUrl(url: string, prefix: string): string {
@@ -40,7 +41,7 @@ export function buildSecretRequest(
 ): { access: Access; request: SecretRequest } {
   const { config } = c.get('services')
   const identity = c.get('identity')
-  const requestedRole = c.req.query('role') ?? c.req.header('X-Vault-Role')
+  const requestedRole = queryOf(c).role ?? c.req.header('X-Vault-Role')
   notePath(c, path)
   const access = resolveAccess(config.rules, identity, path, { method: options.method, requestedRole })
   noteRole(c, access.role)

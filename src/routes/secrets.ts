@@ -41,7 +41,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   c.header('ETag', rendered.etag)
   return c.body(rendered.body)
 }).post('/*', async (c) => {
-  const format = negotiateFormat(c.req.query('format'), c.req.header('Accept'))
+  const format = negotiateFormat(queryOf(c).format, c.req.header('Accept'))
   const path = secretPathFromUrl(c.req.url, SECRETS_PREFIX)
   // Rules first (403 before reading a body for a path that is not issuing).
   const { request } = buildSecretRequest(c, path, { method: 'POST' })
@@ -100,10 +100,11 @@ const toHex = (buffer: ArrayBuffer) => {
 function renderRead(c: Context<AppEnv>, read: SecretRead, format: Format) {
   const version = read.metadata?.version
   if (typeof version === 'number') c.header('X-Vault-Secret-Version', String(version))
-  if (c.req.query('metadata') === 'true') {
+  const query = queryOf(c)
+  if (query.metadata === 'true') {
     if (format !== 'json' && format !== 'yaml') throw badRequest('metadata=true needs format=json or format=yaml.', 'bad_request')
-    const data = selectKeys(read.values, normalizeKeySelection(c.req.query('key')))
+    const data = selectKeys(read.values, normalizeKeySelection(query.key))
     return renderSecret({ data, metadata: read.metadata ?? null }, { format })
   }
-  return renderSecret(read.values, { format, key: c.req.query('key'), prefix: c.req.query('prefix'), metadata: read.metadata })
+  return renderSecret(read.values, { format, key: query.key, prefix: query.prefix, metadata: read.metadata })
 }
