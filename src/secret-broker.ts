@@ -352,13 +352,14 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
   return {
     getSecret(request) {
       const parts = [identityScope(request.identity), request.authMount, request.role, request.path, String(request.version ?? '')]
-      const flightKey = JSON.stringify(parts) + (request.refresh ? ' refresh' : '')
+      const name = JSON.stringify(parts)
+      const flightKey = request.refresh ? `${name} refresh` : name
       // Concurrent misses for one entry inside this isolate share one Vault call; `miss` is
       // reported to the request that made it, the others were served what it cached.
       let pending = inFlight.get(flightKey)
       if (pending) pending = pending.then((result) => (result.cache === 'miss' ? { ...result, cache: 'hit' } : result))
       else {
-        pending = resolve(request, parts, JSON.stringify(parts)).finally(() => inFlight.delete(flightKey))
+        pending = resolve(request, parts, name).finally(() => inFlight.delete(flightKey))
         inFlight.set(flightKey, pending)
       }
       // Served leases are renewed by the scheduled job while in use (src/vault/lease-registry.ts).
