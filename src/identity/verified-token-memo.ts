@@ -3,7 +3,7 @@
 // that verified maps to what the verification established until the first of its `exp`, its
 // maximum age (iat + maxTokenAgeSeconds) and its kubernetes.io `warnafter`, or until the key
 // that verified it is no longer the key its cluster's key set gives for its header (a rotated or
-// removed key, or a reloaded JWKS). Legacy tokens, which never expire, are not remembered.
+// removed key, or a reloaded JWKS; asked at most once a second per key, KEY_RECHECK_MS). Legacy tokens, which never expire, are not remembered.
 //
 // Keyed by SHA-256 of the token, never by the token: the map outlives the request, and a bearer
 // token kept in memory until its exp is a credential for whoever can read the process's memory.
@@ -14,6 +14,14 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import type { Identity } from './identity.ts'
 import type { CompactJws, JsonObject } from './parse-compact-jws.ts'
 import { verifyServiceAccountTokenInDetail, type VerifiedToken, type VerifyDeps } from './verify-service-account-token.ts'
+
+/**
+ * A key found in its cluster's key set is taken as standing for this long before the set is asked
+ * again: the ask was ~5 % of a cached read on Node (issue 9 profile), every token of a cluster
+ * shares its key, and a key set changes only when it is reloaded (minutes apart), so this adds at
+ * most a second to noticing a removed key.
+ */
+export const KEY_RECHECK_MS = 1000
 
 /** Tokens remembered per process or isolate; the oldest go first. Each entry is ~0.5 KB. */
 export const MAX_REMEMBERED_TOKENS = 10_000
@@ -60,9 +68,17 @@ export function createVerifiedTokenMemo(options: { maxEntries?: number; digest?:
   const digestOf = options.digest ?? sha256Hex
   const remembered = new Map<string, Remembered>()
 
+  // When each key was last found in its cluster's key set, for KEY_RECHECK_MS.
+  const keyConfirmedAtMs = new WeakMap<CryptoKey, number>()
+
   async function stillItsKey(entry: Remembered, deps: VerifyDeps): Promise<boolean> {
+    const { key } = entry.verified
+    const confirmedAtMs = keyConfirmedAtMs.get(key)
+    if (confirmedAtMs !== undefined && deps.now() - confirmedAtMs < KEY_RECHECK_MS && deps.now() >= confirmedAtMs) return true
     try {
-      return (await deps.keys(entry.verified.cluster).candidateKeys(entry.verified.header, NO_TOKEN)).includes(entry.verified.key)
+      const stands = (await deps.keys(entry.verified.cluster).candidateKeys(entry.verified.header, NO_TOKEN)).includes(key)
+      if (stands) keyConfirmedAtMs.set(key, deps.now())
+      return stands
     } catch {
       return false // the key set cannot be had: verify in full, which decides
     }
@@ -77,6 +93,7 @@ export function createVerifiedTokenMemo(options: { maxEntries?: number; digest?:
         remembered.delete(digest)
       }
       const verified = await verifyServiceAccountTokenInDetail(token, deps)
+      keyConfirmedAtMs.set(verified.key, deps.now())
       const end = endOf(verified)
       if (end !== undefined && end * 1000 > deps.now()) {
         if (remembered.size >= maxEntries) remembered.delete(remembered.keys().next().value!)

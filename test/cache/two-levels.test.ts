@@ -13,7 +13,7 @@ import { createSecureCache } from '../../src/cache/secure-cache.ts'
 import { parseConfig, type Config } from '../../src/config.ts'
 import type { ClusterKeys } from '../../src/identity/cluster-keys.ts'
 import { identityScope, type Identity } from '../../src/identity/identity.ts'
-import { createVerifiedTokenMemo } from '../../src/identity/verified-token-memo.ts'
+import { KEY_RECHECK_MS, createVerifiedTokenMemo } from '../../src/identity/verified-token-memo.ts'
 import { createSecretBroker } from '../../src/secret-broker.ts'
 import { createLeaseRegistry } from '../../src/vault/lease-registry.ts'
 import { createTokenSource } from '../../src/vault/token-source.ts'
@@ -216,11 +216,18 @@ describe('verified tokens remembered', () => {
       const token = await issuer.mint({ namespace: 'ns', serviceAccount: 'app', audiences: ['vault-edge'], expirationSeconds: 600 })
       await memo.verify(token, deps)
       const calls = candidateCalls()
+      // A remembered token asks the key set whether its key stands, at most once per KEY_RECHECK_MS.
+      clock.ms += KEY_RECHECK_MS
       await memo.verify(token, deps)
-      // A remembered token still asks the key set whether its key stands.
+      expect(candidateCalls()).toBe(calls + 1)
+      await memo.verify(token, deps)
       expect(candidateCalls()).toBe(calls + 1)
       await issuer.rotateKey({ keepPrevious: false })
       reloadJwks()
+      // Within the second after a confirmation the removed key still stands; then it does not.
+      clock.ms += KEY_RECHECK_MS - 1
+      await expect(memo.verify(token, deps)).resolves.toMatchObject({ serviceAccount: 'app' })
+      clock.ms += 1
       await expect(memo.verify(token, deps)).rejects.toMatchObject({ status: 401 })
       expect(memo.size()).toBe(0)
       const fresh = await issuer.mint({ namespace: 'ns', serviceAccount: 'app', audiences: ['vault-edge'], expirationSeconds: 600 })
