@@ -14,6 +14,7 @@ import type { SecretBroker } from './secret-broker.ts'
 import type { LeaseRegistry } from './vault/lease-registry.ts'
 import type { TokenSource } from './vault/token-source.ts'
 import type { VaultClient } from './vault/vault-client.ts'
+import type { ReadQuery } from './routes/query-of.ts'
 
 /** Everything with I/O or time, injected (STYLE: seams for tests). */
 export interface AppDeps {
@@ -66,6 +67,6 @@ export interface AppEnv {
     /** What the routes note for this request's audit line (src/audit/audit-record.ts). */
     audit: AuditRecord
     /** The query parameters, parsed once (src/routes/query-of.ts). */
-    query: Record<string, string | undefined>
+    query: ReadQuery
   }
 }
