@@ -9,9 +9,32 @@ import type { SecretRequest } from '../secret-broker.ts'
 import { vaultAuthFor } from '../vault/login.ts'
 import { queryOf } from './query-of.ts'
 
+/**
+ * A path the URL parser keeps exactly as written: no `.` (dot segments, also as `%2e`), no `%`,
+ * no `\\`, nothing it would percent-encode (space, quotes, `<>{}` and backtick, non-ASCII).
+ */
+const CANONICAL_PATH = /^\/[A-Za-z0-9/_~!$&'()*+,;=:@-]*$/
+
+/**
+ * `new URL(url).pathname`, cut from the string when the URL parser could not change it: the
+ * parse was ~1 % of a cached read on Node (issue 9 profile). Anything else is parsed.
+ */
+export function pathnameOf(url: string): string {
+  const schemeEnd = url.indexOf('://')
+  const start = schemeEnd === -1 ? -1 : url.indexOf('/', schemeEnd + 3)
+  if (start !== -1) {
+    const query = url.indexOf('?', start)
+    const hash = url.indexOf('#', start)
+    const end = query === -1 ? hash : hash === -1 ? query : Math.min(query, hash)
+    const pathname = url.slice(start, end === -1 ? undefined : end)
+    if (CANONICAL_PATH.test(pathname)) return pathname
+  }
+  return new URL(url).pathname
+}
+
 /** The Vault path after `prefix` in the raw URL, percent-decoded once. */
 export function secretPathFromUrl(url: string, prefix: string): string {
-  const { pathname } = new URL(url)
+  const pathname = pathnameOf(url)
   // The router matched the decoded path: `/v1/%73ecrets/…` reaches this route too, and cutting
   // the raw path at prefix.length would then read another path than the one asked for.
   if (!pathname.startsWith(prefix) && pathname !== prefix.slice(0, -1)) {
