@@ -1,8 +1,8 @@
 // RS256 signatures checked with one BigInt modular exponentiation, for the Deno entry: Deno's
-// crypto.subtle.verify for RSASSA-PKCS1-v1_5 (Rust's `rsa` crate) costs ~800 µs per token on the
-// bench machine's slower twin, node:crypto's verify in Deno ~450 µs, this ~130 µs (issue 9: Deno
-// spent ~60 % of a request with a new token in the signature check). Node's own WebCrypto
-// (OpenSSL) is fast; this is only for Deno.
+// crypto.subtle.verify for RSASSA-PKCS1-v1_5 (Rust's `rsa` crate) cost ~450 µs of CPU per check
+// on the (2.5x slower) dev machine, node:crypto's verify in Deno ~400 µs, this ~100 µs; the
+// signature check was ~35 % of a Deno request with a new token (issue 9 profile). Node's WebCrypto
+// (OpenSSL) is fast; this is for Deno only.
 //
 // The check is RFC 8017 §8.2.2 with the encoding built and compared whole (EMSA-PKCS1-v1_5 of the
 // SHA-256 of the data, with the NULL parameters DigestInfo, as Deno's and Go's verifiers require):
@@ -17,6 +17,8 @@ interface RsaPublicNumbers {
   modulus: bigint
   /** Length of the modulus in bytes (k): a signature is exactly this long. */
   length: number
+  /** EMSA-PKCS1-v1_5 for this k with the 32 digest bytes zero: the digest is added into the low 256 bits. */
+  encodingWithoutDigest: bigint
 }
 
 /** DER of DigestInfo { sha256 OID, NULL } followed by the 32-byte digest (RFC 8017 §9.2 note 1). */
@@ -37,15 +39,15 @@ function isRs256PublicKey(key: CryptoKey): boolean {
   return key.type === 'public' && algorithm.name === 'RSASSA-PKCS1-v1_5' && algorithm.hash?.name === 'SHA-256' && key.usages.includes('verify')
 }
 
-/** The integer EMSA-PKCS1-v1_5-ENCODE(data, k) stands for: the signature must decrypt to exactly this. */
-function expectedEncoding(data: Uint8Array, length: number): bigint {
+/** EMSA-PKCS1-v1_5-ENCODE for k bytes (RFC 8017 §9.2) with the digest left zero. */
+function encodingWithoutDigest(length: number): bigint {
   const encoded = Buffer.alloc(length, 0xff)
   encoded[0] = 0x00
   encoded[1] = 0x01
   const digestInfoAt = length - SHA256_DIGEST_INFO_PREFIX.byteLength - 32
   encoded[digestInfoAt - 1] = 0x00
   SHA256_DIGEST_INFO_PREFIX.copy(encoded, digestInfoAt)
-  createHash('sha256').update(data).digest().copy(encoded, length - 32)
+  encoded.fill(0, length - 32)
   return bigIntOf(encoded)
 }
 
@@ -56,12 +58,14 @@ function raiseToF4(signature: bigint, modulus: bigint): bigint {
   return (power * signature) % modulus
 }
 
-export function verifyRs256(numbers: RsaPublicNumbers, signature: Uint8Array, data: Uint8Array): boolean {
+function verifyRs256(numbers: RsaPublicNumbers, signature: Uint8Array, data: Uint8Array): boolean {
   // RFC 8017 §8.2.2 step 1 and RSAVP1 step 1: exactly k bytes, and a representative below n.
   if (signature.byteLength !== numbers.length) return false
   const representative = bigIntOf(signature)
   if (representative >= numbers.modulus) return false
-  return raiseToF4(representative, numbers.modulus) === expectedEncoding(data, numbers.length)
+  // The signature must decrypt to exactly the encoding of this data's digest (the low 256 bits).
+  const expected = numbers.encodingWithoutDigest + BigInt(`0x${createHash('sha256').update(data).digest('hex')}`)
+  return raiseToF4(representative, numbers.modulus) === expected
 }
 
 const decodeBase64url = (text: string) => new Uint8Array(Buffer.from(text, 'base64url'))
@@ -79,8 +83,8 @@ export function createFastRs256Verify(subtle: SubtleCrypto): Verify {
       const jwk = await subtle.exportKey('jwk', key)
       if (!jwk.n || !jwk.e || bigIntOf(decodeBase64url(jwk.e)) !== F4) return undefined
       const modulus = bigIntOf(decodeBase64url(jwk.n))
-      const numbers = { modulus, length: Math.ceil(modulus.toString(16).length / 2) }
-      return numbers.length >= MIN_MODULUS_BYTES ? numbers : undefined
+      const length = Math.ceil(modulus.toString(16).length / 2)
+      return length >= MIN_MODULUS_BYTES ? { modulus, length, encodingWithoutDigest: encodingWithoutDigest(length) } : undefined
     } catch {
       return undefined
     }
