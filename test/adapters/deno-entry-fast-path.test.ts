@@ -1,7 +1,7 @@
 // The Deno entry's fast path (issue 9): log lines written with Deno's synchronous stdout write
 // (src/adapters/deno-log-output.ts) must still leave before the answer they belong to, and RS256
 // tokens checked by src/adapters/deno-rs256-verify.ts must verify, or not, as before.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +27,16 @@ describe('the Deno log output', () => {
     output.err('{"msg":"warning"}')
     output.out('{"msg":"second"}')
     expect(written).toEqual({ out: '{"msg":"first ü line"}\n{"msg":"second"}\n', err: '{"msg":"warning"}\n' })
+  })
+})
+
+describe('the Deno entry\'s fast primitives, on Deno', () => {
+  it('say what Deno\'s WebCrypto and the portable SHA-256 say', () => {
+    const output = execFileSync(join(process.cwd(), 'node_modules/.bin/deno'), ['run', '--no-lock', 'test/adapters/support/deno-primitives-check.ts'], {
+      encoding: 'utf8',
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
+    })
+    expect(JSON.parse(output)).toEqual({ verifyMismatches: 0, accepted: 40, refused: 80, digestMismatches: 0, digests: 5 })
   })
 })
 
