@@ -19,5 +19,9 @@ export function decodeBase64urlStrict(text: string): Uint8Array | undefined {
     if ((lastValue & unusedBitsMask) !== 0) return undefined
   }
   const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/') + '='.repeat((4 - tail) % 4))
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0))
+  // A plain loop: Uint8Array.from(binary, callback) cost ~85 µs for a 1 KB payload, this ~5 µs
+  // (issue 9 profile: ~20 % of a Deno request with a new token).
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return bytes
 }
