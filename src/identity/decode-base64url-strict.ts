@@ -19,5 +19,9 @@ export function decodeBase64urlStrict(text: string): Uint8Array | undefined {
     if ((lastValue & unusedBitsMask) !== 0) return undefined
   }
   const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/') + '='.repeat((4 - tail) % 4))
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0))
+  // A plain loop: Uint8Array.from(binary, callback) goes through the iterator protocol and a call
+  // per byte, ~40× slower on V8 (~200 µs for a 1.2 KB token here; issue 9 profile of a miss: ~3 %).
+  const bytes = new Uint8Array(binary.length)
+  for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index)
+  return bytes
 }
