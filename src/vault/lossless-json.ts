@@ -13,12 +13,13 @@ const keepNumberText: Reviver = (_key, value, context) =>
   typeof value === 'number' && context?.source !== undefined && rawJson && context.source !== JSON.stringify(value) ? rawJson(context.source) : value
 
 /**
- * Where a number JSON.stringify could respell may start: a JSON number follows the start of the
- * text, `:`, `[` or `,` (and whitespace), and it keeps its text only when it has no fraction, no
- * exponent, is not -0 and has at most 15 digits (every such integer is exact in a double). Matches
- * inside strings too: those only cost the slow path.
+ * A number JSON.stringify could respell: a JSON number follows the start of the text, `:`, `[` or
+ * `,` (and whitespace) and ends before `,`, `}`, `]`, whitespace or the end, and it keeps its text
+ * only when it has no fraction, no exponent, is not -0 and has at most 15 digits (every such
+ * integer is exact in a double). Text inside strings can match too (it only costs the slow path);
+ * the end delimiter keeps timestamps such as "…T11:57:03.123Z" (KV v2 metadata) from matching.
  */
-const MAY_HOLD_RESPELLED_NUMBER = /(?:^|[:[,])\s*(?:-0|-?\d+[.eE]|-?\d{16})/
+const MAY_HOLD_RESPELLED_NUMBER = /(?:^|[:[,])\s*(?:-0|-?\d+[.eE]|-?\d{16})[\d.eE+-]*\s*(?:[,}\]]|$)/
 
 /**
  * JSON.parse that keeps the text of numbers JSON.parse would respell (where the runtime can).
