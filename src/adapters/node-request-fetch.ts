@@ -7,10 +7,12 @@
 // It gives what vault-client.ts and /readyz use of a Response, with fetch's failures: a network
 // error rejects as TypeError('fetch failed', { cause }), an aborted signal with its reason; a body
 // that breaks off or times out after the headers fails when read (response.text()), as fetch's
-// does (the body is read before the Response is returned: Vault's answers are small). What it does
+// does (the body is read before the Response is returned: Vault's answers are small; readers take
+// the text from it through src/transport/buffered-response.ts). What it does
 // not model — a Request as input, a body other than a string, redirects followed — goes to
 // undici's fetch on the same dispatcher.
 import { fetch as undiciFetch, request, type Dispatcher } from 'undici'
+import { rememberText } from '../transport/buffered-response.ts'
 
 /** RFC 9110 §15: answers that carry no content; a Response refuses a body for them. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304])
@@ -44,6 +46,12 @@ const failingBody = (reason: unknown) =>
     },
   })
 
+const utf8 = new TextDecoder()
+const startsWithBom = (bytes: Uint8Array) => bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+
+/** What Node's Response.text() gives: UTF-8, up to two leading BOMs dropped (its undici drops one, then its TextDecoder another). */
+const textOf = (bytes: Uint8Array) => utf8.decode(startsWithBom(bytes) ? bytes.subarray(3) : bytes)
+
 export function createNodeRequestFetch(dispatcher?: Dispatcher): typeof fetch {
   const viaFetch = (input: RequestInfo | URL, init?: RequestInit) =>
     undiciFetch(input as never, { ...(init as object), ...(dispatcher ? { dispatcher } : {}) } as never) as unknown as Promise<Response>
@@ -70,9 +78,9 @@ export function createNodeRequestFetch(dispatcher?: Dispatcher): typeof fetch {
       if (signal?.aborted) throw signal.reason
       throw new TypeError('fetch failed', { cause: error })
     }
-    let body: string | ReadableStream
+    let body: Uint8Array<ArrayBuffer> | ReadableStream
     try {
-      body = await answer.body.text()
+      body = new Uint8Array(await answer.body.arrayBuffer())
     } catch (error) {
       body = failingBody(signal?.aborted ? signal.reason : new TypeError('terminated', { cause: error }))
     }
@@ -82,6 +90,8 @@ export function createNodeRequestFetch(dispatcher?: Dispatcher): typeof fetch {
       // fetch hands on a status the Response constructor refuses (HTTP/1.1 allows 600–999): so do we.
       return Object.defineProperty(new Response(body, { status: MAX_RESPONSE_STATUS, headers }), 'status', { value: status })
     }
-    return new Response(NULL_BODY_STATUSES.has(status) ? null : body, { status, headers })
+    if (NULL_BODY_STATUSES.has(status)) return new Response(null, { status, headers })
+    const response = new Response(body, { status, headers })
+    return body instanceof Uint8Array ? rememberText(response, () => textOf(body)) : response
   }) as typeof fetch
 }
