@@ -4,12 +4,13 @@
 // request on this machine, two calls (login, read) per miss (issue 9 profile of a miss: undici's
 // fetch machinery was ~40 % of the broker's CPU).
 //
-// It gives what vault-client.ts and /readyz use of a Response, with fetch's failures: a network
-// error rejects as TypeError('fetch failed', { cause }), an aborted signal with its reason; a body
-// that breaks off or times out after the headers fails when read (response.text()), as fetch's
-// does (the body is read before the Response is returned: Vault's answers are small; readers take
-// the text from it through src/transport/buffered-response.ts). What it does
-// not model — a Request as input, a body other than a string, redirects followed — goes to
+// It gives what vault-client.ts uses of a Response, with fetch's failures: a network error rejects
+// as TypeError('fetch failed', { cause }), an aborted signal with its reason; a body that breaks
+// off or times out after the headers fails when read (response.text()), as fetch's does. The body
+// is read before the Response is returned (Vault's answers are small); readers take its text
+// through src/transport/buffered-response.ts. Only the caller's headers are sent (no fetch
+// defaults such as accept or user-agent: Vault reads none of them). What it does not model — a
+// Request as input, a body other than a string, redirects followed (the /readyz probe) — goes to
 // undici's fetch on the same dispatcher.
 import { fetch as undiciFetch, request, type Dispatcher } from 'undici'
 import { rememberText } from '../transport/buffered-response.ts'
