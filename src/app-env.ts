@@ -6,6 +6,7 @@ import type { Config } from './config.ts'
 import type { SecureCache } from './cache/secure-cache.ts'
 import type { Identity } from './identity/identity.ts'
 import type { ClusterKeys } from './identity/cluster-keys.ts'
+import type { SignatureVerifier } from './identity/signature-verifier.ts'
 import type { VerifiedTokenMemo } from './identity/verified-token-memo.ts'
 import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
@@ -37,6 +38,8 @@ export interface AppDeps {
   auditSinkHeader?: string
   /** Hex SHA-256 of a token for the verified-token memo; @noble/hashes unless the runtime has a faster one. */
   tokenDigest?: (token: string) => string
+  /** A JWS signature check cheaper than jose's crypto.subtle one (src/identity/signature-verifier.ts). */
+  verifySignature?: SignatureVerifier
 }
 
 /** What createApp builds once from AppDeps and hands to every route. */

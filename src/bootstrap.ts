@@ -26,6 +26,7 @@ export interface Runtime {
   /** The cache's HMAC and AES-GCM; WebCrypto unless the runtime has something cheaper (src/adapters/node-symmetric-crypto.ts). */
   symmetricCrypto?: SymmetricCryptoFactory
   tokenDigest?: AppDeps['tokenDigest']
+  verifySignature?: AppDeps['verifySignature']
 }
 
 export interface Broker {
@@ -44,7 +45,7 @@ export async function createBroker(env: RawBindings, runtime: Runtime): Promise<
   const services = createServices({
     config: bindings.config, fetch: runtime.fetch, vaultFetch: transport.vault, clusterFetch: transport.cluster, cache, now, log: runtime.log,
     metrics: runtime.metrics ? createMetrics() : undefined,
-    clientAddress: runtime.clientAddress, upstash: bindings.upstash, auditSinkHeader: bindings.auditSinkHeader, tokenDigest: runtime.tokenDigest,
+    clientAddress: runtime.clientAddress, upstash: bindings.upstash, auditSinkHeader: bindings.auditSinkHeader, tokenDigest: runtime.tokenDigest, verifySignature: runtime.verifySignature,
   })
   return { app: createApp(services), services }
 }

@@ -1,12 +1,14 @@
 // Node: a fetch with its own CA, client certificate and server name, through undici (the HTTP
 // client Node's own fetch is built on) — Node's global fetch takes no TLS options, and undici's
-// Agent takes node:tls's (https://undici.nodejs.org/#/docs/api/Agent).
+// Agent takes node:tls's (https://undici.nodejs.org/#/docs/api/Agent). Requests go through
+// undici.request where they can (node-request-fetch.ts).
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
-import { Agent, buildConnector, fetch as undiciFetch } from 'undici'
+import { Agent, buildConnector } from 'undici'
 import { ConfigError } from '../config.ts'
 import { classifyTlsFailure } from '../transport/tls-failure.ts'
 import type { TlsFiles } from '../transport/transport-settings.ts'
+import { createNodeRequestFetch } from './node-request-fetch.ts'
 import { readTlsFiles } from './tls-files.ts'
 
 /** How long a TLS alert received on a socket explains a request that failed on "other side closed". */
@@ -37,9 +39,10 @@ export function createNodeTlsFetch(files: TlsFiles): typeof fetch {
         else callback(null, socket!)
       }),
   })
+  const fetchThroughAgent = createNodeRequestFetch(agent)
   return (async (input: RequestInfo | URL, init?: RequestInit) => {
     try {
-      return await undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)
+      return await fetchThroughAgent(input, init)
     } catch (error) {
       const closed = ((error as Error).cause as { code?: string } | undefined)?.code === 'UND_ERR_SOCKET'
       if (closed && classifyTlsFailure(error) === undefined && lastAlert && Date.now() - lastAlert.atMs < ALERT_EXPLAINS_FAILURE_MS) {

@@ -12,6 +12,8 @@ import { AppError, toProblem } from '../errors.ts'
 import { createBatchedOutput, createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
 import { nodeSha256Hex, nodeSymmetricCrypto } from './node-symmetric-crypto.ts'
+import { createNodeRequestFetch } from './node-request-fetch.ts'
+import { createNodeSignatureVerifier } from './node-signature-verifier.ts'
 import { createNodeTlsFetch } from './node-tls-fetch.ts'
 import { describeStartupFailure, listenFailure, withConfigFile } from './process-bindings.ts'
 import { readServeSettings } from './serve-settings.ts'
@@ -27,7 +29,7 @@ const log = createConsoleLogger('info', output)
 try {
   const env = withConfigFile(process.env, process.argv.slice(2), (path) => readFileSync(path, 'utf8'))
   const { port, hostname, tls } = readServeSettings(env)
-  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createNodeTlsFetch }, symmetricCrypto: nodeSymmetricCrypto, tokenDigest: nodeSha256Hex })
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createNodeTlsFetch, direct: createNodeRequestFetch() }, symmetricCrypto: nodeSymmetricCrypto, tokenDigest: nodeSha256Hex, verifySignature: createNodeSignatureVerifier() })
   // Renews the leases of dynamic secrets served recently (SPEC §5); unref'd, it never holds the process.
   const stopRenewal = startLeaseRenewalTimer(services)
   // The lines logged while answering (the audit line) are written before the answer is sent.

@@ -6,7 +6,7 @@
 //   4. alg in that cluster's allow-list, then the signature with that cluster's keys;
 //   5. claims: iss, aud, exp, nbf, iat, age, warnafter, sub ⇔ kubernetes.io.
 // Each failure is the same generic 401 on the wire; the log gets which check failed, never the token.
-import { errors as joseErrors, jwtVerify } from 'jose'
+import { errors as joseErrors, jwtVerify, UnsecuredJWT, type JWTVerifyOptions } from 'jose'
 import type { ClusterConfig } from '../config.ts'
 import { invalidToken } from '../errors.ts'
 import { checkProtectedHeader, isAlgorithmAllowed, type ProtectedHeader } from './check-protected-header.ts'
@@ -14,6 +14,7 @@ import type { ClusterKeys } from './cluster-keys.ts'
 import type { Identity } from './identity.ts'
 import { parseCompactJws, type CompactJws, type JsonObject } from './parse-compact-jws.ts'
 import { selectClusters, type TokenKind } from './select-clusters.ts'
+import type { SignatureVerifier } from './signature-verifier.ts'
 import { identityFromLegacyClaims, identityFromProjectedClaims } from './service-account-claims.ts'
 import { checkWarnAfter, claimOptions, describeJoseFailure } from './token-claim-checks.ts'
 
@@ -24,6 +25,8 @@ export interface VerifyDeps {
   keys: ClusterKeys
   /** Milliseconds since the epoch. */
   now: () => number
+  /** The runtime's cheaper signature check (signature-verifier.ts); jose's alone without it. */
+  verifySignature?: SignatureVerifier
 }
 
 /** jose reports these only after the signature has verified: the key was right, the claims are not. */
@@ -38,11 +41,18 @@ interface Attempt {
   nowMs: number
 }
 
+/** `{"alg":"none"}`: jose's UnsecuredJWT checks a claims set exactly as jwtVerify does (its validateClaimsSet). */
+const UNSIGNED_HEADER = 'eyJhbGciOiJub25lIn0'
+
+/** jwtVerify's claim checks on a token whose signature the runtime has already verified. */
+const checkedClaims = (jws: CompactJws, options: JWTVerifyOptions): JsonObject =>
+  UnsecuredJWT.decode(`${UNSIGNED_HEADER}.${jws.encodedPayload}.`, options).payload as JsonObject
+
 /**
  * The verified claims if one of the cluster's keys signed the token; undefined (with the reason
  * pushed to `misses`) if none did. Throws once a key has verified and a claim fails.
  */
-async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses: string[]): Promise<{ payload: JsonObject; key: CryptoKey } | undefined> {
+async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses: string[], verifySignature?: SignatureVerifier): Promise<{ payload: JsonObject; key: CryptoKey } | undefined> {
   const { jws, header, cluster, kind, nowMs } = attempt
   if (!isAlgorithmAllowed(header.alg, cluster)) {
     misses.push(`alg not in the allow-list of cluster ${cluster.name}`)
@@ -61,7 +71,10 @@ async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses
   }
   const options = claimOptions(cluster, kind, header.alg, nowMs)
   for (const key of candidates) {
+    const signed = verifySignature?.(header.alg, key, jws)
+    if (signed === false) continue
     try {
+      if (signed === true) return { payload: checkedClaims(jws, options), key }
       const { payload } = await jwtVerify(jws.token, key, options)
       return { payload: payload as JsonObject, key }
     } catch (error) {
@@ -97,7 +110,7 @@ export async function verifyServiceAccountTokenInDetail(token: string, deps: Ver
   const misses: string[] = kind === 'legacy' ? ['legacy token'] : []
   // One cluster for a projected token; for a legacy one, each opted-in cluster until a key verifies.
   for (const cluster of clusters) {
-    const verified = await verifyWithClusterKeys({ jws, header, cluster, kind, nowMs }, deps.keys, misses)
+    const verified = await verifyWithClusterKeys({ jws, header, cluster, kind, nowMs }, deps.keys, misses, deps.verifySignature)
     if (verified === undefined) continue
     const { payload, key } = verified
     if (kind === 'legacy') return { identity: identityFromLegacyClaims(cluster, payload), cluster, header, key, payload, kind }

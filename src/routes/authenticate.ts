@@ -15,9 +15,9 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
   const match = BEARER.exec(header)
   if (!match) throw invalidToken('Authorization is not a Bearer token')
   const token = match[1]!
-  const { config, clusterKeys, now, verifiedTokens } = c.get('services')
+  const { config, clusterKeys, now, verifiedTokens, verifySignature } = c.get('services')
   // A token seen before is not verified again while it lasts and its key stands (verified-token-memo.ts).
-  const identity = await verifiedTokens.verify(token, { clusters: config.clusters, keys: clusterKeys, now })
+  const identity = await verifiedTokens.verify(token, { clusters: config.clusters, keys: clusterKeys, now, verifySignature })
   c.set('identity', identity)
   c.set('serviceAccountToken', token)
   await next()

@@ -13,6 +13,8 @@ export interface RuntimeTransport {
   binding?(name: string): typeof fetch | undefined
   /** Node and Deno: a fetch that trusts, presents and checks what `files` say. Throws ConfigError for unusable files. */
   tls?(files: TlsFiles): typeof fetch
+  /** Node: a cheaper fetch than the runtime's for a target with neither binding nor TLS files (src/adapters/node-request-fetch.ts). */
+  direct?: typeof fetch
 }
 
 export interface Transport {
@@ -57,7 +59,7 @@ function baseFetch(target: TargetSettings, runtime: RuntimeTransport, defaultFet
       issues.push(...error.issues)
     }
   }
-  return defaultFetch
+  return runtime.direct ?? defaultFetch
 }
 
 /** Throws ConfigError naming every target that cannot be reached as configured. */

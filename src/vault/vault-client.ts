@@ -2,6 +2,7 @@
 // answers to SPEC §2 errors. Vault's own error text is never passed on: it can name paths
 // and policies the caller may not see.
 import { AppError } from '../errors.ts'
+import { responseText } from '../transport/buffered-response.ts'
 import { TlsFailureError } from '../transport/tls-failure.ts'
 import { parseJsonKeepingNumbers } from './lossless-json.ts'
 
@@ -88,7 +89,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       throw mapVaultStatus(response.status, response.headers.get('Retry-After'))
     }
     try {
-      return parseJsonKeepingNumbers(await response.text()) as T
+      return parseJsonKeepingNumbers(await responseText(response)) as T
     } catch (error) {
       // The timeout covers the body too: headers in time and a body that stalls is no answer.
       if (isTimeout(error)) throw timedOut(options.timeoutMs, error)

@@ -3,6 +3,7 @@
 // X.509 certificate as the key, a year-long auto-mounted token with warnafter.
 import { exportJWK, importSPKI, importX509, type JWK } from 'jose'
 import { describe, expect, it } from 'vitest'
+import { createNodeSignatureVerifier } from '../../src/adapters/node-signature-verifier.ts'
 import { parseConfig, type ClusterConfig } from '../../src/config.ts'
 import { AppError } from '../../src/errors.ts'
 import { createClusterKeys } from '../../src/identity/cluster-keys.ts'
@@ -23,16 +24,19 @@ function clustersOf(clusters: Record<string, unknown>[]): ClusterConfig[] {
   return parseConfig(JSON.stringify({ clusters, vault: { address: 'https://vault.example:8200' }, rules: [{ role: 'any', paths: ['*'] }] })).clusters
 }
 
-async function verify(jwt: string, clusters: ClusterConfig[], nowMs: number, fetchImpl: typeof fetch = failingFetch) {
-  const keys = createClusterKeys(fetchImpl, await createTestCache())
-  return verifyServiceAccountToken(jwt, { clusters, keys, now: () => nowMs })
-}
+// Every case twice: jose's WebCrypto signature check, and the Node entry's node:crypto one.
+const SIGNATURE_CHECKS = [['jose', undefined], ['node:crypto', createNodeSignatureVerifier()]] as const
 
 const failingFetch: typeof fetch = async (input) => {
   throw new Error(`unexpected fetch of ${String(input)}`)
 }
 
-describe('real kube-apiserver tokens', () => {
+describe.each(SIGNATURE_CHECKS)('real kube-apiserver tokens (signatures by %s)', (_name, verifySignature) => {
+  async function verify(jwt: string, clusters: ClusterConfig[], nowMs: number, fetchImpl: typeof fetch = failingFetch) {
+    const keys = createClusterKeys(fetchImpl, await createTestCache())
+    return verifyServiceAccountToken(jwt, { clusters, keys, now: () => nowMs, verifySignature })
+  }
+
   describe('kind v1.34, auto-mounted (kid, jti, node, warnafter, exp a year out)', () => {
     const kind = async (extra: Record<string, unknown> = {}) =>
       clustersOf([

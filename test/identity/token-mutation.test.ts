@@ -4,6 +4,7 @@
 // signature and be accepted (src/identity/decode-base64url-strict.ts), and a uniform position would rarely hit it.
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { createNodeSignatureVerifier } from '../../src/adapters/node-signature-verifier.ts'
 import { parseConfig, type ClusterConfig } from '../../src/config.ts'
 import { AppError } from '../../src/errors.ts'
 import { createClusterKeys, type ClusterKeys } from '../../src/identity/cluster-keys.ts'
@@ -86,9 +87,17 @@ describe.each(['RS256', 'ES256'] as const)('a %s token, mutated', (alg) => {
   })
 
   const verify = (token: string) => verifyServiceAccountToken(token, { clusters, keys, now: () => nowMs })
+  // The Node entry's node:crypto signature check must refuse each mutant for the same reason.
+  const nodeSignatures = createNodeSignatureVerifier()
+  const verifyOnNode = (token: string) => verifyServiceAccountToken(token, { clusters, keys, now: () => nowMs, verifySignature: nodeSignatures })
+  const sameOnNode = async (token: string, outcome: unknown) => {
+    const onNode = await verifyOnNode(token).then(() => 'accepted', (error: unknown) => error)
+    expect((onNode as AppError).logReason).toBe((outcome as AppError).logReason)
+  }
 
   it('verifies unmutated', async () => {
     expect((await verify(valid)).serviceAccount).toBe('api')
+    expect(await verifyOnNode(valid)).toEqual(await verify(valid))
   })
 
   it('is refused with a 401 after any one change to its bytes', async () => {
@@ -102,6 +111,7 @@ describe.each(['RS256', 'ES256'] as const)('a %s token, mutated', (alg) => {
         )
         expect(outcome).toBeInstanceOf(AppError)
         expect((outcome as AppError).status).toBe(401)
+        await sameOnNode(mutant, outcome)
       }),
       { numRuns: 1500 },
     )
@@ -117,6 +127,7 @@ describe.each(['RS256', 'ES256'] as const)('a %s token, mutated', (alg) => {
           (error: unknown) => error,
         )
         expect((outcome as AppError).status).toBe(401)
+        await sameOnNode(mutant, outcome)
       }),
       { numRuns: 500 },
     )
