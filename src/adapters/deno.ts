@@ -7,7 +7,7 @@ import { ConfigError } from '../config.ts'
 import { createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
 import { createSyncLogOutput, type SyncWriter } from './deno-log-output.ts'
-import { createFastRs256Verify } from './deno-rs256-verify.ts'
+import { createDenoSignatureVerifier } from './deno-rs256-verify.ts'
 import { createDenoTlsFetch } from './deno-tls-fetch.ts'
 import { nodeSha256Hex } from './node-symmetric-crypto.ts'
 import { describeStartupFailure, listenFailure, withConfigFile } from './process-bindings.ts'
@@ -57,10 +57,6 @@ async function serveWhenPortIsFree(serve: () => DenoServer): Promise<DenoServer>
 
 const REBIND_TIMEOUT_MS = 2000
 
-// jose checks token signatures with the global crypto.subtle.verify (no seam in src/identity): RS256
-// on a cluster key goes to the BigInt check (~100 µs of CPU instead of Deno's ~450 µs per new
-// token, issue 9); every other call still reaches Deno's own verify.
-crypto.subtle.verify = createFastRs256Verify(crypto.subtle)
 const log = createConsoleLogger('info', createSyncLogOutput(Deno.stdout, Deno.stderr))
 try {
   const env = withConfigFile(Deno.env.toObject(), Deno.args, (path) => Deno.readTextFileSync(path))
@@ -69,7 +65,9 @@ try {
   // The token memo hashes the token on every read: node:crypto's SHA-256 costs ~4 µs in Deno,
   // @noble/hashes ~17 µs. (The cache's AES-GCM and HMAC stay on WebCrypto: node:crypto's were no
   // cheaper in Deno, unlike in Node.)
-  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createDenoTlsFetch }, tokenDigest: nodeSha256Hex })
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createDenoTlsFetch }, tokenDigest: nodeSha256Hex,
+    // RS256 by BigInt arithmetic: ~100 µs of CPU per new token instead of Deno's ~450 µs (deno-rs256-verify.ts).
+    verifySignature: createDenoSignatureVerifier(crypto.subtle) })
   // Renews the leases of dynamic secrets served recently (SPEC §5).
   startLeaseRenewalTimer(services)
   const readFile = (path: string) => Deno.readTextFileSync(path)

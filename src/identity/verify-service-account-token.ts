@@ -71,7 +71,7 @@ async function verifyWithClusterKeys(attempt: Attempt, keys: ClusterKeys, misses
   }
   const options = claimOptions(cluster, kind, header.alg, nowMs)
   for (const key of candidates) {
-    const signed = verifySignature?.(header.alg, key, jws)
+    const signed = await verifySignature?.(header.alg, key, jws)
     if (signed === false) continue
     try {
       if (signed === true) return { payload: checkedClaims(jws, options), key }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createFastRs256Verify } from '../../src/adapters/deno-rs256-verify.ts'
+import { createDenoSignatureVerifier, createFastRs256Verify } from '../../src/adapters/deno-rs256-verify.ts'
 
 const RS256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
 const F4 = new Uint8Array([1, 0, 1])
@@ -152,5 +152,38 @@ describe('RS256 verification with BigInt, next to WebCrypto', () => {
     }
     // A private key or one without the verify usage: WebCrypto's own refusal, not a quiet answer.
     await expect(fastVerify(RS256, privateKey, new Uint8Array(256), data)).rejects.toThrow()
+  })
+})
+
+describe('the Deno entry\u2019s verifySignature', () => {
+  const verifier = createDenoSignatureVerifier(subtle)
+  const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+  async function signedJws(pair: KeyPair, alg = 'RS256') {
+    const encodedHeader = encode({ alg, kid: 'k' })
+    const encodedPayload = encode({ sub: 'system:serviceaccount:ns:app' })
+    const signature = Buffer.from(await subtle.sign(RS256, pair.privateKey, Buffer.from(`${encodedHeader}.${encodedPayload}`))).toString('base64url')
+    return { token: `${encodedHeader}.${encodedPayload}.${signature}`, encodedHeader, encodedPayload, signature, header: {}, payload: {} }
+  }
+
+  it('says what WebCrypto says of an RS256 token signed by a 2048-bit cluster key, and of one changed', async () => {
+    const pair = await rsaKeyPair(2048)
+    const jws = await signedJws(pair)
+    expect(await verifier('RS256', pair.publicKey, jws)).toBe(true)
+    const flipped = jws.signature.at(-2) === 'A' ? 'B' : 'A'
+    expect(await verifier('RS256', pair.publicKey, { ...jws, signature: `${jws.signature.slice(0, -2)}${flipped}${jws.signature.at(-1)}` })).toBe(false)
+    expect(await verifier('RS256', pair.publicKey, { ...jws, encodedPayload: encode({ sub: 'system:serviceaccount:ns:admin' }) })).toBe(false)
+  })
+
+  it('leaves to jose what jose would refuse or check itself: other algs, keys under 2048 bits, keys for another hash', async () => {
+    const small = await rsaKeyPair(1024)
+    expect(await verifier('RS256', small.publicKey, await signedJws(small))).toBeUndefined()
+    const pair = await rsaKeyPair(2048)
+    const jws = await signedJws(pair)
+    expect(await verifier('RS384', pair.publicKey, jws)).toBeUndefined()
+    expect(await verifier('PS256', pair.publicKey, jws)).toBeUndefined()
+    expect(await verifier('none', pair.publicKey, jws)).toBeUndefined()
+    const sha384Key = await subtle.importKey('jwk', { ...pair.jwk, alg: 'RS384' }, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' }, true, ['verify'])
+    expect(await verifier('RS256', sha384Key, jws)).toBeUndefined()
   })
 })
