@@ -363,9 +363,10 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
         inFlight.set(flightKey, pending)
       }
       // Served leases are renewed by the scheduled job while in use (src/vault/lease-registry.ts).
-      return pending.then(async (result) => {
-        await leases.noteServed(servedLeaseOf(request, parts, result))
-        return result
+      // A result without a lease (KV) goes back as it is, without the extra promise (issue 9: per hit).
+      return pending.then((result) => {
+        const lease = servedLeaseOf(request, parts, result)
+        return lease === undefined ? result : leases.noteServed(lease).then(() => result)
       })
     },
   }
