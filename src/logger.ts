@@ -17,6 +17,18 @@ export interface LogOutput {
   err(line: string): void
 }
 
+/**
+ * `JSON.stringify({ level, msg, ...fields })` without copying the fields into a new object first:
+ * the audit line's ~18 fields are logged on every request (issue 9 profile: the copy was ~¼ of
+ * the logger's ~4 % of a cached read). Fields naming `level` or `msg` themselves take the copy.
+ */
+function jsonLine(level: LogLevel, message: string, fields: Record<string, unknown> | undefined): string {
+  if (fields === undefined) return JSON.stringify({ level, msg: message })
+  if ('level' in fields || 'msg' in fields) return JSON.stringify({ level, msg: message, ...fields })
+  const rest = JSON.stringify(fields)
+  return `{"level":"${level}","msg":${JSON.stringify(message)}${rest === '{}' ? '}' : `,${rest.slice(1)}`}`
+}
+
 const CONSOLE_OUTPUT: LogOutput = { out: (line) => console.log(line), err: (line) => console.error(line) }
 
 export function createConsoleLogger(minimum: LogLevel = 'info', output: LogOutput = CONSOLE_OUTPUT): Logger {
@@ -25,7 +37,7 @@ export function createConsoleLogger(minimum: LogLevel = 'info', output: LogOutpu
   return {
     log(level, message, fields) {
       if (order.indexOf(level) < least) return
-      const line = redact(JSON.stringify(fields ? { level, msg: message, ...fields } : { level, msg: message }))
+      const line = redact(jsonLine(level, message, fields))
       if (level === 'error' || level === 'warn') output.err(line)
       else output.out(line)
     },

@@ -89,3 +89,22 @@ describe('batched log output', () => {
     expect(writes[0]!.text).not.toContain('eyJ')
   })
 })
+
+describe('log lines', () => {
+  const lineOf = (message: string, fields?: Record<string, unknown>) => {
+    const lines: string[] = []
+    createConsoleLogger('info', { out: (line) => lines.push(line), err: (line) => lines.push(line) }).log('info', message, fields)
+    return lines[0]!
+  }
+
+  it.each<[string, Record<string, unknown> | undefined]>([
+    ['plain', undefined],
+    ['empty', {}],
+    ['undefined only', { a: undefined }],
+    ['audit-like', { type: 'audit', requestId: 'r', path: ['secret/data/a'], status: 200, reads: [{ path: 'p', cache: 'hit' }], pod: undefined }],
+    ['quotes "and" \\ newlines\n', { reason: 'a "quoted"\nline', n: 0, nested: { x: [1, null, true] } }],
+    ['names level and msg', { level: 'overridden', msg: 'also', other: 1 }],
+  ])('reads as JSON.stringify({ level, msg, ...fields }) (%s)', (message, fields) => {
+    expect(lineOf(message, fields)).toBe(JSON.stringify(fields ? { level: 'info', msg: message, ...fields } : { level: 'info', msg: message }))
+  })
+})
