@@ -32,7 +32,7 @@ import { getFreePort } from '../test/support/free-port.ts'
 import { inBatches } from './lib/concurrently.ts'
 import { topSelfTime, type CpuProfile, type SelfTime } from './lib/cpu-profile.ts'
 import { processTreeCpuSeconds } from './lib/proc-stat.ts'
-import { evaluateTargets, measurementTable, renderResults, replaceMarkedSection, targetTable, type Measurement, type ScenarioId } from './lib/report.ts'
+import { ceilingRatio, evaluateTargets, fmtRatio, measurementTable, renderResults, replaceMarkedSection, targetTable, type Measurement, type ScenarioId } from './lib/report.ts'
 import { renderBarChart } from './lib/svg-chart.ts'
 import { LOAD_CORE, SERVER_CORE, hasTaskset, pinProcessTree, runWrk, type WrkRun } from './lib/wrk.ts'
 
@@ -409,6 +409,7 @@ try {
       serialSeconds: PLAN.serialSeconds,
       notes: [
         `The run took ${minutes} min. Numbers move with the machine; the ratios between rows of one run much less.`,
+        `The answer alone (the floor row: the secret's bytes and headers from Hono, with no broker work) reaches ${runtimes.map((runtime) => `${fmtRatio(ceilingRatio(sorted, sorted.find((m) => m.runtime === runtime && m.id === 'hono-secret')!) ?? Number.NaN)} of the ceiling on ${runtime}`).join(' and ')}: no cached read can go above that; the rest of the gap is the broker's own work.`,
         `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: ${loadavg()[0]! > cpus().length / 2 ? 'other work shared the cores, so these numbers are noisy; re-run on a quiet machine' : 'a quiet machine'}.`,
         'Ceilings: the same `{"status":"ok"}` the broker\'s `/healthz` answers, from the bare runtime server and from Hono on it (bench/servers/).',
         '"Hono answering the secret\'s bytes and headers": the floor a cached read\'s answer sets by itself (bench/servers/secret-sized-answer.ts): the same number of bytes and the same headers, with no token, cache or audit line. A broker on that stack cannot beat it; how far it is from the Hono ceiling is what the body and headers cost.',

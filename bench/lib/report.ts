@@ -59,12 +59,18 @@ export function ceilingRatio(measurements: Measurement[], measurement: Measureme
   return hono === undefined || measurement.unit !== 'req/s' ? undefined : measurement.rate / hono.rate
 }
 
+/** A miss that rounds to the target is shown with one more decimal and in per cent, so it does not read as "needs 0.35×, has 0.35×". */
+function shortOf(minimum: number, measured: number, show: (n: number) => string): string {
+  if (show(measured) !== show(minimum)) return `${(minimum / measured).toFixed(1)}× short (needs ${show(minimum)}, has ${show(measured)})`
+  return `${((minimum / measured - 1) * 100).toFixed(1)} % short (needs ${show(minimum)}, has ${measured.toFixed(4)}×)`
+}
+
 function atLeast(runtime: string, name: string, measured: number | undefined, minimum: number, show: (n: number) => string): Target | undefined {
   if (measured === undefined) return undefined
   const pass = measured >= minimum
   return {
-    runtime, name, required: `≥ ${show(minimum)}`, measured: show(measured), pass,
-    shortfall: pass ? '' : `${(minimum / measured).toFixed(1)}× short (needs ${show(minimum)}, has ${show(measured)})`,
+    runtime, name, required: `≥ ${show(minimum)}`, measured: pass || show(measured) !== show(minimum) ? show(measured) : `${measured.toFixed(4)}×`, pass,
+    shortfall: pass ? '' : shortOf(minimum, measured, show),
   }
 }
 

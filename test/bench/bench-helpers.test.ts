@@ -107,6 +107,9 @@ describe('evaluateTargets', () => {
 
   it('says by how much a target is missed', () => {
     expect(targets[1]!.shortfall).toBe('1.3× short (needs 0.25×, has 0.20×)')
+    // A miss that rounds to the target says by how much in per cent.
+    const close = evaluateTargets([m({ id: 'hono', runtime: 'Node', rate: 10_000 }), m({ id: 'cached-one-sa', runtime: 'Node', rate: 3_460 })])[0]!
+    expect(close).toMatchObject({ pass: false, measured: '0.3460×', shortfall: '1.2 % short (needs 0.35×, has 0.3460×)' })
     expect(targets[4]!.shortfall).toBe('1.5× over (150 µs too many)')
     expect(targets[5]!.name).toContain("OpenBao's own: 2,000 µs")
   })
