@@ -65,6 +65,12 @@ export interface SecureCache {
   readonly store: CacheStore
   /** `shared`: ask the shared store even when this process holds the entry (a local kind) and would not yet. */
   get<T>(kind: EntryKind, parts: readonly string[], options?: { shared?: boolean }): Promise<T | undefined>
+  /**
+   * What `get` would answer from this process's level alone, without a promise: the entry held for
+   * `parts` while it is not yet due to be checked against the store (kinds of the local level;
+   * undefined otherwise, and then `get` decides). A cached read needs no I/O (issue 9).
+   */
+  peekLocal<T>(kind: EntryKind, parts: readonly string[]): T | undefined
   /** `too_large`: over CACHE_MAX_ENTRY_BYTES, not kept; `unavailable`: the store is down (kept locally, if a local kind). */
   set(kind: EntryKind, parts: readonly string[], value: unknown, ttlSeconds: number): Promise<SetResult>
   /**
@@ -202,6 +208,11 @@ export function createSecureCache(store: CacheStore, sealer: Sealer, options: Se
 
   return {
     store,
+    peekLocal<T>(kind: EntryKind, parts: readonly string[]) {
+      if (!LOCAL_KINDS.has(kind)) return undefined
+      const kept = local.get<T>(materialOf(kind, parts))
+      return kept && now() < kept.checkAfterMs ? kept.value : undefined
+    },
     async get<T>(kind: EntryKind, parts: readonly string[], options?: { shared?: boolean }) {
       if (LOCAL_KINDS.has(kind)) return getLocalKind<T>(kind, parts, options?.shared === true)
       const key = await nameOf(kind, parts)
