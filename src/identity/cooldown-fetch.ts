@@ -5,7 +5,8 @@
 // nowhere on Workers: while the endpoint fails or hangs, every request with an unknown kid would
 // start its own fetch. A flood of forged tokens would then become a flood on the cluster's API
 // server (issue: 357 forged tokens, 357 requests to a hanging issuer). This gate closes that gap:
-// - a caller with nothing cached joins the attempt in flight and gets its answer;
+// - a caller with nothing cached joins the attempt in flight and gets its answer, or, within the
+//   cooldown of an attempt that succeeded, that answer;
 // - a caller with something cached is refused at once and serves what it has (no waiting);
 // - within the cooldown of the last attempt, everyone is refused, cached or not.
 import { describeFetchFailure } from '../describe-fetch-failure.ts'
@@ -44,6 +45,7 @@ export function createCooldownFetch(options: CooldownFetchOptions): typeof fetch
   const clock = options.clock ?? Date.now
   let lastAttemptMs = Number.NEGATIVE_INFINITY
   let inFlight: Promise<Answer> | undefined
+  let lastSuccess: { answer: Answer; atMs: number } | undefined
 
   async function attempt(input: Parameters<typeof fetch>[0], init: RequestInit | undefined): Promise<Answer> {
     const url = String(input instanceof Request ? input.url : input)
@@ -73,12 +75,20 @@ export function createCooldownFetch(options: CooldownFetchOptions): typeof fetch
   return async (input, init) => {
     if (inFlight && !options.hasFallback()) return toResponse(await inFlight)
     const now = clock()
-    if (now - lastAttemptMs < options.cooldownMs) throw new FetchSuppressedError()
+    if (now - lastAttemptMs < options.cooldownMs) {
+      // Nothing cached yet and the attempt of this cooldown has just succeeded: its answer, as if
+      // joined. (On Workers jose does not share a reload between requests, so a caller could come
+      // after the attempt ended but before its keys were stored, and was refused: a 401 in a burst.)
+      if (!options.hasFallback() && lastSuccess?.atMs === lastAttemptMs) return toResponse(lastSuccess.answer)
+      throw new FetchSuppressedError()
+    }
     lastAttemptMs = now
     const current = attempt(input, init)
     inFlight = current
     try {
-      return toResponse(await current)
+      const answer = await current
+      if (answer.status === 200) lastSuccess = { answer, atMs: now }
+      return toResponse(answer)
     } finally {
       if (inFlight === current) inFlight = undefined
     }

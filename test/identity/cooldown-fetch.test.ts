@@ -38,8 +38,33 @@ describe('createCooldownFetch', () => {
     expect(upstream.calls).toHaveLength(1)
     // Every body is readable: none is shared with another caller.
     for (const answer of answers) expect(await answer.json()).toEqual({ keys: [] })
-    // Once nothing is in flight, a cold caller waits for the cooldown like everyone else.
+    // Once nothing is in flight, a cold caller within the cooldown gets that answer: still one fetch.
+    expect(await (await gated('https://issuer/keys')).json()).toEqual({ keys: [] })
+    expect(upstream.calls).toHaveLength(1)
+  })
+
+  it('gives a caller with nothing cached, coming within the cooldown just after a successful attempt, that answer without a fetch', async () => {
+    let nowMs = 0
+    let cached = false
+    let status = 200
+    const upstream = countingFetch(async () => new Response(status === 200 ? '{"keys":[]}' : '', { status }))
+    const gated = createCooldownFetch({ fetch: upstream.fetchImpl, cooldownMs: 1000, hasFallback: () => cached, clock: () => nowMs })
+    expect((await gated('https://issuer/keys')).status).toBe(200)
+    nowMs = 10
+    // The attempt has ended, its keys are not stored yet: the caller gets the answer, not a refusal.
+    expect(await (await gated('https://issuer/keys')).json()).toEqual({ keys: [] })
+    expect(upstream.calls).toHaveLength(1)
+    // A caller that has keys to serve is still refused within the cooldown.
+    cached = true
     await expect(gated('https://issuer/keys')).rejects.toBeInstanceOf(FetchSuppressedError)
+    // After a failed attempt, a caller with nothing cached is refused within the cooldown, as before.
+    cached = false
+    status = 503
+    nowMs = 1000
+    expect((await gated('https://issuer/keys')).status).toBe(503)
+    nowMs = 1010
+    await expect(gated('https://issuer/keys')).rejects.toBeInstanceOf(FetchSuppressedError)
+    expect(upstream.calls).toHaveLength(2)
   })
 
   it('does not make a caller with something cached wait for the attempt in flight', async () => {
