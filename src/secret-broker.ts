@@ -193,7 +193,11 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
     const stored = cache.peekLocal<StoredRead>('secret', parts)
     if (!isStoredRead(stored) || denials.has(name)) return undefined
     const cached = openEntry(stored, parts[3]!)
-    if (!isFresh(cached)) return undefined
+    return isFresh(cached) ? freshHit(request, parts, name, cached) : undefined
+  }
+
+  /** A fresh entry served as a hit; one near its end is read again in the background (refresh-ahead). */
+  function freshHit(request: SecretRequest, parts: string[], name: string, cached: CachedRead): SecretResult {
     if (refreshAheadDue(cached)) probeInBackground(request, parts, name, cached, { shared: true })
     return { ...cached, cache: 'hit' }
   }
@@ -313,10 +317,7 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
 
   async function resolve(request: SecretRequest, parts: string[], name: string): Promise<SecretResult> {
     let cached = await readEntry(parts, name)
-    if (cached && !request.refresh && isFresh(cached)) {
-      if (refreshAheadDue(cached)) probeInBackground(request, parts, name, cached, { shared: true })
-      return { ...cached, cache: 'hit' }
-    }
+    if (cached && !request.refresh && isFresh(cached)) return freshHit(request, parts, name, cached)
     // What this process holds may be behind the shared store: another process may have refilled it.
     if (cached && !request.refresh) {
       cached = (await readEntry(parts, name, { shared: true })) ?? cached

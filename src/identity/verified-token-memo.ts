@@ -3,7 +3,8 @@
 // that verified maps to what the verification established until the first of its `exp`, its
 // maximum age (iat + maxTokenAgeSeconds) and its kubernetes.io `warnafter`, or until the key
 // that verified it is no longer the key its cluster's key set gives for its header (a rotated or
-// removed key, or a reloaded JWKS; asked at most once a second per key, KEY_RECHECK_MS). Legacy tokens, which never expire, are not remembered.
+// removed key, or a reloaded JWKS; asked at most once a second per key, KEY_RECHECK_MS). Legacy
+// tokens, which never expire, are not remembered.
 //
 // Keyed by SHA-256 of the token, never by the token: the map outlives the request, and a bearer
 // token kept in memory until its exp is a credential for whoever can read the process's memory.
