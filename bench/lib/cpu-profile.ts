@@ -24,7 +24,7 @@ const IDLE = new Set(['(idle)', '(program)'])
  * `window`: only samples taken between these two timestamps (µs of the monotonic clock, as the
  * profile's own `startTime` and `process.hrtime` use on Linux), so start-up is left out.
  */
-export function topSelfTime(profile: CpuProfile, limit: number, options: { repositoryUrl?: string; window?: { fromUs: number; toUs: number } } = {}): SelfTime[] {
+export function topSelfTime(profile: CpuProfile, limit: number, options: { repositoryUrl?: string; window?: { fromUs: number; toUs: number }; by?: 'function' | 'area' } = {}): SelfTime[] {
   const repositoryUrl = options.repositoryUrl ?? ''
   const byNode = new Map<number, number>()
   const samples = profile.samples ?? []
@@ -50,7 +50,7 @@ export function topSelfTime(profile: CpuProfile, limit: number, options: { repos
     const { functionName, url, lineNumber } = node.callFrame
     if (micros === 0 || IDLE.has(functionName)) continue
     const file = url.startsWith(repositoryUrl) && repositoryUrl !== '' ? url.slice(repositoryUrl.length) : url
-    const name = file === '' ? functionName || '(anonymous)' : `${functionName || '(anonymous)'} (${file}:${lineNumber + 1})`
+    const name = options.by === 'area' ? areaOf(file, functionName) : file === '' ? functionName || '(anonymous)' : `${functionName || '(anonymous)'} (${file}:${lineNumber + 1})`
     byFunction.set(name, (byFunction.get(name) ?? 0) + micros)
     busy += micros
   }
@@ -58,4 +58,18 @@ export function topSelfTime(profile: CpuProfile, limit: number, options: { repos
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
     .map(([name, micros]) => ({ name, selfMs: micros / 1000, percent: busy > 0 ? (100 * micros) / busy : 0 }))
+}
+
+/**
+ * Where a function lives, coarser than the function: a file of the repository, a package of
+ * node_modules, Node's own JavaScript, or the native function itself (`writev`, the garbage
+ * collector), which has no file. A miss spreads its time thinly; summed this way it shows which
+ * part of the code to look at.
+ */
+export function areaOf(file: string, functionName: string): string {
+  const pkg = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file)
+  if (pkg !== null) return `package ${pkg[1]}`
+  if (file.startsWith('node:')) return "Node's built-in JavaScript"
+  if (file === '') return `native: ${functionName || '(anonymous)'}`
+  return file
 }

@@ -1,9 +1,9 @@
 // The pure parts of `npm run bench` (bench/lib/): what it reads from /proc, from wrk and from a
 // CPU profile, and what it writes (targets, results.md, README section, SVG chart).
 import { describe, expect, it } from 'vitest'
-import { topSelfTime, type CpuProfile } from '../../bench/lib/cpu-profile.ts'
+import { areaOf, topSelfTime, type CpuProfile } from '../../bench/lib/cpu-profile.ts'
 import { parseProcStat, processTreeCpuSeconds, treeCpuTicks } from '../../bench/lib/proc-stat.ts'
-import { evaluateTargets, fmtRatio, renderResults, replaceMarkedSection, type Measurement } from '../../bench/lib/report.ts'
+import { cpuAtIssueMachineSpeed, evaluateTargets, fmtRatio, renderResults, replaceMarkedSection, type Measurement } from '../../bench/lib/report.ts'
 import { escapeXml, renderBarChart } from '../../bench/lib/svg-chart.ts'
 import { parseWrkOutput } from '../../bench/lib/wrk.ts'
 
@@ -112,6 +112,19 @@ describe('evaluateTargets', () => {
     expect(close).toMatchObject({ pass: false, measured: '0.3460×', shortfall: '1.2 % short (needs 0.35×, has 0.3460×)' })
     expect(targets[4]!.shortfall).toBe('1.5× over (150 µs too many)')
     expect(targets[5]!.name).toContain("OpenBao's own: 2,000 µs")
+    // A CPU target names its case, so a missed one gets that case profiled.
+    expect(targets.slice(3, 6).map((t) => t.cpu?.of)).toEqual(['cached-one-sa', 'cached-new-token', 'miss'])
+    expect(targets[0]!.cpu).toBeUndefined()
+  })
+
+  it('says what the CPU figures come to at the speed of the issue\'s machine', () => {
+    // The Node Hono ceiling ran 10,000 req/s here against 14,718 there: this machine is 0.68× as
+    // fast, so 120 µs of CPU here is about 120 × 10,000 / 14,718 ≈ 82 µs there.
+    const text = cpuAtIssueMachineSpeed(measurements, targets)!
+    expect(text).toContain('0.7× as fast')
+    expect(text).toContain('Node broker CPU per cached read: 82 µs (within 150)')
+    expect(text).toContain('Node broker CPU per cached read, token new: 306 µs (over 300)')
+    expect(text).toContain('Node broker CPU per miss: 951 µs (within 1,500)')
   })
 
   it('writes results.md with the measurements, the targets and the profile', () => {
@@ -120,12 +133,14 @@ describe('evaluateTargets', () => {
       measurements,
       targets,
       chartFile: 'results.svg',
-      profile: { scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }] },
+      profiles: [{ scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }], areas: [{ name: 'package hono', selfMs: 200, percent: 50 }] }],
     })
     expect(markdown).toContain('| Node | cached-one-sa | 5,000 req/s | 0.50× |')
     expect(markdown).toContain('**miss**: 1.5× over (150 µs too many)')
     expect(markdown).toContain('2 of 6 targets missed')
+    expect(markdown).toContain('## Where the Node broker spends its CPU: cached read')
     expect(markdown).toContain('| `digest (src/x.ts:3)` | 120 ms | 120 µs | 30.0 % |')
+    expect(markdown).toContain('| `package hono` | 200 ms | 200 µs | 50.0 % |')
     expect(markdown).toContain('![req/s vs the Hono ceiling](results.svg)')
   })
 })
@@ -184,6 +199,17 @@ describe('topSelfTime', () => {
       { name: 'hash (src/seal.ts:10)', selfMs: 0.3, percent: 60 },
       { name: 'render (src/render.ts:1)', selfMs: 0.2, percent: 40 },
     ])
+  })
+
+  it('sums by area: a file of the repository, a package, Node itself, or the native function', () => {
+    expect(topSelfTime(profile, 5, { repositoryUrl: 'file:///repo/', by: 'area' })).toEqual([
+      { name: 'src/seal.ts', selfMs: 0.3, percent: 60 },
+      { name: 'src/render.ts', selfMs: 0.2, percent: 40 },
+    ])
+    expect(areaOf('node_modules/@hono/node-server/dist/index.mjs', 'x')).toBe('package @hono/node-server')
+    expect(areaOf('file:///repo/node_modules/hono/dist/compose.js', 'dispatch')).toBe('package hono')
+    expect(areaOf('node:internal/deps/undici/undici', 'set')).toBe("Node's built-in JavaScript")
+    expect(areaOf('', 'writev')).toBe('native: writev')
   })
 
   it('keeps only samples inside the window', () => {
