@@ -6,6 +6,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv, Services } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { negotiateFormat } from '../render/index.ts'
+import { headerOf } from '../routes/answer.ts'
 import { queryOf } from '../routes/query-of.ts'
 import { routeGroupOf } from '../routes/route-group.ts'
 import { SECRETS_PREFIX } from '../routes/secrets.ts'
@@ -71,7 +72,7 @@ async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditR
   const route = routeGroupOf(c.req.path)
   const identity = c.get('identity')
   const status = c.res.status
-  const xCache = c.res.headers.get('X-Cache') as AuditCache | null
+  const xCache = headerOf(c.res, 'X-Cache') as AuditCache | null
   // Built field by field in the line's order, without spreads: this runs on every /v1 request (issue 9).
   const event = { type: 'audit', time: isoTime(startedAtMs), requestId: c.get('requestId'), method: c.req.method, route } as AuditEvent
   const client = services.clientAddress?.(c)

@@ -18,9 +18,15 @@ export function refreshAfterSeconds(result: Pick<SecretResult, 'cache' | 'freshU
   return Math.max(1, seconds)
 }
 
-/** Sets the header for a response built from one or several reads: the earliest of them. */
-export function setRefreshAfter(c: Context<AppEnv>, results: readonly SecretResult[]): void {
+/** The header's value for a response built from one or several reads: the earliest of them. */
+export function refreshAfterHeader(c: Context<AppEnv>, results: readonly SecretResult[]): string | undefined {
   const { now, config } = c.get('services')
   const seconds = Math.min(...results.map((result) => refreshAfterSeconds(result, now(), config.vault.leaseRenewal.idleSeconds)))
-  if (Number.isFinite(seconds)) c.header('X-Refresh-After', String(seconds))
+  return Number.isFinite(seconds) ? String(seconds) : undefined
+}
+
+/** Sets it with c.header() (the routes that answer through Hono's context). */
+export function setRefreshAfter(c: Context<AppEnv>, results: readonly SecretResult[]): void {
+  const value = refreshAfterHeader(c, results)
+  if (value !== undefined) c.header('X-Refresh-After', value)
 }

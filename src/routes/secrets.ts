@@ -12,7 +12,8 @@ import type { RenderedResponse, SecretResult } from '../secret-broker.ts'
 import { readSecret, type SecretRead } from '../vault/read-secret.ts'
 import { queryOf } from './query-of.ts'
 import { readJson } from './read-body.ts'
-import { setRefreshAfter } from './refresh-after.ts'
+import { answer, ifNoneMatchMatches, notModified } from './answer.ts'
+import { refreshAfterHeader } from './refresh-after.ts'
 import { buildSecretRequest, parseVersion, secretPathFromUrl, wantsRefresh } from './secret-request.ts'
 
 export const SECRETS_PREFIX = '/v1/secrets/'
@@ -29,17 +30,21 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const result = await c.get('services').broker.getSecret(request)
   noteRead(c, path, result)
   const rendered = await renderOnce(c, result, format)
-  c.header('X-Cache', result.cache)
-  setRefreshAfter(c, [result])
   c.get('services').metrics?.count('vault_edge_secret_reads_total', { cache: result.cache })
+  // One plain record, one Response (answer.ts).
+  const headers: Record<string, string> = { 'X-Cache': result.cache }
+  const secretVersion = versionHeader(result.read)
+  if (secretVersion !== undefined) headers['X-Vault-Secret-Version'] = secretVersion
+  const refreshAfter = refreshAfterHeader(c, [result])
+  if (refreshAfter !== undefined) headers['X-Refresh-After'] = refreshAfter
   if (result.leaseExpiresAtMs !== undefined) {
-    c.header('X-Vault-Lease-Expires', new Date(result.leaseExpiresAtMs).toISOString())
-    c.header('X-Vault-Lease-Duration', String(result.read.secret.lease_duration))
+    headers['X-Vault-Lease-Expires'] = new Date(result.leaseExpiresAtMs).toISOString()
+    headers['X-Vault-Lease-Duration'] = String(result.read.secret.lease_duration)
   }
-  c.header('Content-Type', rendered.contentType)
-  // Set here, the etag middleware compares it with If-None-Match and computes nothing.
-  c.header('ETag', rendered.etag)
-  return c.body(rendered.body)
+  headers['ETag'] = rendered.etag
+  if (ifNoneMatchMatches(c.req.header('If-None-Match'), rendered.etag)) return notModified(c, headers)
+  headers['Content-Type'] = rendered.contentType
+  return answer(c, rendered.body, 200, headers)
 }).post('/*', async (c) => {
   const format = negotiateFormat(queryOf(c).format, c.req.header('Accept'))
   const path = secretPathFromUrl(c.req.url, SECRETS_PREFIX)
@@ -50,6 +55,8 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const read = await tokens.withToken(request, (token) => readSecret(vault, { token: token.token, path, method: 'POST', body }))
   noteRead(c, path, { cache: 'miss', read })
   const rendered = renderRead(c, read, format)
+  const secretVersion = versionHeader(read)
+  if (secretVersion !== undefined) c.header('X-Vault-Secret-Version', secretVersion)
   c.header('X-Cache', 'miss')
   if (read.secret.lease_id && read.secret.lease_duration > 0) {
     c.header('X-Vault-Lease-Expires', new Date(c.get('services').now() + read.secret.lease_duration * 1000).toISOString())
@@ -71,11 +78,7 @@ async function renderOnce(c: Context<AppEnv>, result: SecretResult, format: Form
   const query = queryOf(c)
   const renderKey = JSON.stringify([format, query.key, query.prefix, query.metadata])
   const kept = result.renders.get(renderKey)
-  if (kept) {
-    const version = result.read.metadata?.version
-    if (typeof version === 'number') c.header('X-Vault-Secret-Version', String(version))
-    return kept
-  }
+  if (kept) return kept
   const rendered = renderRead(c, result.read, format)
   // Kept as bytes: encoded once here, a hit's body goes to the socket without a UTF-8 pass per
   // request (issue 9 profile: writeUtf8String was ~13% of a hit on Node). Responses copy it.
@@ -93,13 +96,17 @@ const toHex = (buffer: ArrayBuffer) => {
   return hex
 }
 
+/** KV v2 reads carry the version read (`X-Vault-Secret-Version`). */
+function versionHeader(read: SecretRead): string | undefined {
+  const version = read.metadata?.version
+  return typeof version === 'number' ? String(version) : undefined
+}
+
 /**
  * `?metadata=true` (json and yaml only) answers `{"data": {…}, "metadata": {…}}`, KV v2's
  * version and timestamps next to the map; KV v2 reads also carry `X-Vault-Secret-Version`.
  */
 function renderRead(c: Context<AppEnv>, read: SecretRead, format: Format) {
-  const version = read.metadata?.version
-  if (typeof version === 'number') c.header('X-Vault-Secret-Version', String(version))
   const query = queryOf(c)
   if (query.metadata === 'true') {
     if (format !== 'json' && format !== 'yaml') throw badRequest('metadata=true needs format=json or format=yaml.', 'bad_request')

@@ -154,6 +154,19 @@ describe('ETag and If-None-Match', () => {
     expect((await broker.get(CONFIG_PATH, tokens.app!, { 'If-None-Match': '"something-else"' })).status).toBe(200)
   })
 
+  it('keeps on a 304 the cache, refresh and common headers of the 200, and drops its type and version', async () => {
+    const broker = await startInProcess()
+    const first = await broker.get(CONFIG_PATH, tokens.app!)
+    const again = await broker.get(CONFIG_PATH, tokens.app!, { 'If-None-Match': `"other", W/${first.headers.get('etag')}` })
+    const names = (response: Response) => [...response.headers.keys()].sort()
+    expect(names(first)).toEqual(['cache-control', 'content-type', 'etag', 'x-cache', 'x-content-type-options', 'x-refresh-after', 'x-request-id', 'x-vault-secret-version'])
+    expect(again.status).toBe(304)
+    expect(names(again)).toEqual(['cache-control', 'etag', 'x-cache', 'x-content-type-options', 'x-refresh-after', 'x-request-id'])
+    expect(again.headers.get('x-cache')).toBe('hit')
+    expect(again.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'))
+    expect((await broker.get(CONFIG_PATH, tokens.app!, { 'If-None-Match': '*' })).status).toBe(304)
+  })
+
   it('gives each format its own ETag, and a new one when the secret changes', async () => {
     const broker = await startInProcess()
     const json = (await broker.get(CONFIG_PATH, tokens.app!)).headers.get('etag')
