@@ -10,6 +10,7 @@ import { readSecret, unwrapSecret, type SecretRead } from './vault/read-secret.t
 import { leaseTokenOf, type TokenSource } from './vault/token-source.ts'
 import type { VaultClient } from './vault/vault-client.ts'
 import type { VaultSecret } from './vault/vault-types.ts'
+import { makeRoom } from './evict-oldest.ts'
 
 export interface SecretRequest {
   identity: Identity
@@ -206,7 +207,7 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
   async function forgetDenied(parts: string[], name: string, cached: CachedRead | undefined): Promise<void> {
     const keepMs = Math.max(cached?.leaseExpiresAtMs ?? 0, (cached?.freshUntilMs ?? now()) + deps.config.cache.maxStaleSeconds * 1000)
     denials.delete(name)
-    if (denials.size >= MAX_REMEMBERED_DENIALS) denials.delete(denials.keys().next().value!)
+    makeRoom(denials, MAX_REMEMBERED_DENIALS)
     denials.set(name, { atMs: now(), untilMs: Math.max(keepMs, now() + LOCAL_RECHECK_MS) })
     await cache.delete('secret', parts)
   }

@@ -55,7 +55,14 @@ export function createLocalLevel(options: { maxBytes?: number; now: () => number
     set(name, entry) {
       remove(name)
       if (entry.bytes > maxBytes / MAX_ENTRY_SHARE || entry.expiresAtMs <= options.now()) return
-      while (total + entry.bytes > maxBytes && entries.size > 0) remove(entries.keys().next().value!)
+      if (total + entry.bytes > maxBytes) {
+        // Least recently used first, down to a tenth below the budget, in one walk (evict-oldest.ts).
+        const target = maxBytes - maxBytes / 10 - entry.bytes
+        for (const oldest of entries.keys()) {
+          if (total <= target) break
+          remove(oldest)
+        }
+      }
       entries.set(name, entry)
       total += entry.bytes
     },

@@ -1,5 +1,6 @@
 // The local default store (SPEC §5): one Map per process or isolate, expiring like Redis.
 import { assertValidTtl, type CacheStore } from './cache-store.ts'
+import { keptWhenFull, trimOldest } from '../evict-oldest.ts'
 
 interface Entry {
   value: string | Set<string>
@@ -22,15 +23,19 @@ export function createMemoryStore(now: () => number = Date.now): CacheStore {
     }
     return entry
   }
-  /** Makes room for a new key: expired entries go first, then the oldest written (Map order). */
-  const makeRoom = (key: string) => {
+  /**
+   * Makes room for a new key: expired entries go first, then the oldest written (Map order), down
+   * to a tenth below the bound, so the walk over every entry comes once per thousand writes, not
+   * on each (evict-oldest.ts).
+   */
+  const makeRoomFor = (key: string) => {
     if (entries.has(key) || entries.size < MAX_ENTRIES) return
     const nowMs = now()
     for (const [name, entry] of entries) if (entry.expiresAtMs <= nowMs) entries.delete(name)
-    if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!)
+    trimOldest(entries, keptWhenFull(MAX_ENTRIES))
   }
   const write = (key: string, value: Entry['value'], ttlSeconds: number) => {
-    makeRoom(key)
+    makeRoomFor(key)
     entries.delete(key)
     entries.set(key, { value, expiresAtMs: now() + ttlSeconds * 1000 })
   }

@@ -12,6 +12,7 @@ import { CacheUnavailableError, type CacheStore } from './cache-store.ts'
 import { createLocalLevel, type LocalLevel } from './local-level.ts'
 import type { Sealer } from './seal.ts'
 import { parseJsonKeepingNumbers } from '../vault/lossless-json.ts'
+import { makeRoom } from '../evict-oldest.ts'
 
 export type EntryKind = 'vault-token' | 'secret' | 'lease' | 'jwks' | 'oidc-discovery' | 'lock' | 'refresh' | 'fill-failure'
 
@@ -121,7 +122,7 @@ export function createSecureCache(store: CacheStore, sealer: Sealer, options: Se
   const keyOf = (material: string) => {
     let name = names.get(material)
     if (!name) {
-      if (names.size >= MAX_REMEMBERED_NAMES) names.delete(names.keys().next().value!)
+      makeRoom(names, MAX_REMEMBERED_NAMES)
       name = sealer.keyFor(material)
       names.set(material, name)
     }

@@ -15,6 +15,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import type { Identity } from './identity.ts'
 import type { CompactJws, JsonObject } from './parse-compact-jws.ts'
 import { verifyServiceAccountTokenInDetail, type VerifiedToken, type VerifyDeps } from './verify-service-account-token.ts'
+import { makeRoom } from '../evict-oldest.ts'
 
 /**
  * A key found in its cluster's key set is taken as standing for this long before the set is asked
@@ -97,7 +98,7 @@ export function createVerifiedTokenMemo(options: { maxEntries?: number; digest?:
       keyConfirmedAtMs.set(verified.key, deps.now())
       const end = endOf(verified)
       if (end !== undefined && end * 1000 > deps.now()) {
-        if (remembered.size >= maxEntries) remembered.delete(remembered.keys().next().value!)
+        makeRoom(remembered, maxEntries)
         remembered.set(digest, { verified, untilMs: end * 1000 })
       }
       return verified.identity

@@ -4,6 +4,7 @@
 import { Ratelimit } from '@upstash/ratelimit'
 import { Redis } from '@upstash/redis'
 import type { Logger } from '../logger.ts'
+import { keptWhenFull, trimOldest } from '../evict-oldest.ts'
 
 export interface WindowHit {
   allowed: boolean
@@ -68,8 +69,10 @@ export function createMemoryWindowLimiter(options: WindowOptions, now: () => num
       const window = Math.floor(now() / windowMs)
       let entry = counts.get(id)
       if (entry?.window !== window) {
-        if (counts.size >= MAX_MEMORY_IDS) for (const [key, old] of counts) if (old.window !== window) counts.delete(key)
-        if (counts.size >= MAX_MEMORY_IDS) counts.delete(counts.keys().next().value!)
+        if (counts.size >= MAX_MEMORY_IDS) {
+          for (const [key, old] of counts) if (old.window !== window) counts.delete(key)
+          trimOldest(counts, keptWhenFull(MAX_MEMORY_IDS))
+        }
         entry = { window, hits: 0 }
         counts.set(id, entry)
       }

@@ -15,6 +15,7 @@
 import type { SecureCache } from '../cache/secure-cache.ts'
 import { identityScope, type Identity } from '../identity/identity.ts'
 import type { SecretRead } from './read-secret.ts'
+import { makeRoom } from '../evict-oldest.ts'
 
 /**
  * The Vault token a lease was read with. Vault revokes a lease with its token, so renewing the
@@ -104,8 +105,8 @@ export function createLeaseRegistry(deps: { cache: SecureCache; now: () => numbe
     const last = written.get(lease.leaseId)
     if (last !== undefined && now() - last < deps.throttleMs) return
     written.delete(lease.leaseId)
+    makeRoom(written, MAX_THROTTLED_LEASES)
     written.set(lease.leaseId, now())
-    if (written.size > MAX_THROTTLED_LEASES) written.delete(written.keys().next().value!)
     // Keep the later expiry: the served entry may predate a renewal the job just made.
     const existing = await cache.get<LeaseRecord>('lease', recordParts(lease.leaseId))
     const record: LeaseRecord = {

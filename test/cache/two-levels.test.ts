@@ -134,8 +134,12 @@ describe('the in-process level’s bound', () => {
     for (const name of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) local.set(name, entry(100))
     expect(local.bytes()).toBe(800)
     local.get('a') // used: now the most recent
+    // Full: the least recently used go, down to a tenth below the budget with the new entry
+    // (800 − 80 − 100 = 620: b and c), so the next writes evict nothing (evict-oldest.ts).
     local.set('i', entry(100))
-    expect([local.get('a'), local.get('b'), local.bytes()]).toEqual([expect.anything(), undefined, 800])
+    expect([local.get('a'), local.get('b'), local.get('c'), local.get('d'), local.bytes()]).toEqual([expect.anything(), undefined, undefined, expect.anything(), 700])
+    local.set('j', entry(100))
+    expect([local.get('d'), local.bytes()]).toEqual([expect.anything(), 800])
     local.set('big', entry(101))
     expect(local.get('big')).toBeUndefined()
     expect(local.bytes()).toBe(800)
