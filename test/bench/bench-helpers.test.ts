@@ -112,8 +112,8 @@ describe('evaluateTargets', () => {
     expect(close).toMatchObject({ pass: false, measured: '0.3460×', shortfall: '1.2 % short (needs 0.35×, has 0.3460×)' })
     expect(targets[4]!.shortfall).toBe('1.5× over (150 µs too many)')
     expect(targets[5]!.name).toContain("OpenBao's own: 2,000 µs")
-    // A CPU target names its case, so a missed one gets that case profiled.
-    expect(targets.slice(3, 6).map((t) => t.cpu?.of)).toEqual(['cached-one-sa', 'cached-new-token', 'miss'])
+    // A CPU target carries its limit and figure, for the scaling to the machine.
+    expect(targets.slice(3, 6).map((t) => t.cpu)).toEqual([{ maximumUs: 150, measuredUs: 120 }, { maximumUs: 300, measuredUs: 450 }, { maximumUs: 1500, measuredUs: 1400 }])
     expect(targets[0]!.cpu).toBeUndefined()
   })
 
