@@ -1,7 +1,6 @@
 // Deno entry (`npm run start:deno`): PORT (default 8787), HOST, BROKER_CONFIG or --config FILE;
 // HTTPS with TLS_CERT_FILE and TLS_KEY_FILE; TLS to Vault with VAULT_CACERT, VAULT_CLIENT_CERT,
 // VAULT_CLIENT_KEY (docs/production.md).
-import { getConnInfo } from 'hono/deno'
 import { createBroker } from '../bootstrap.ts'
 import { ConfigError } from '../config.ts'
 import { createConsoleLogger } from '../logger.ts'
@@ -16,6 +15,11 @@ import { readCertificatePair, UNUSABLE_PAIR, watchCertificateFiles, type Certifi
 
 interface DenoServer {
   shutdown(): Promise<void>
+}
+
+/** What Deno.serve passes app.fetch as the env (read directly: hono/deno's getConnInfo is deprecated). */
+interface ServeHandlerInfo {
+  remoteAddr: { hostname: string }
 }
 
 declare const Deno: {
@@ -61,11 +65,12 @@ const log = createConsoleLogger('info', createSyncLogOutput(Deno.stdout, Deno.st
 try {
   const env = withConfigFile(Deno.env.toObject(), Deno.args, (path) => Deno.readTextFileSync(path))
   const { port, hostname, tls } = readServeSettings(env)
-  // Deno.serve hands app.fetch its ServeHandlerInfo as the env: remoteAddr is the socket's peer.
+  // Deno.serve hands app.fetch its ServeHandlerInfo as the env: remoteAddr is the socket's peer
+  // (a TCP address: the broker listens on TCP only).
   // The token memo hashes the token on every read: node:crypto's SHA-256 costs ~4 µs in Deno,
   // @noble/hashes ~17 µs. (The cache's AES-GCM and HMAC stay on WebCrypto: node:crypto's were no
   // cheaper in Deno, unlike in Node.)
-  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => getConnInfo(c).remote.address, transport: { tls: createDenoTlsFetch }, tokenDigest: nodeSha256Hex,
+  const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => (c.env as ServeHandlerInfo).remoteAddr.hostname, transport: { tls: createDenoTlsFetch }, tokenDigest: nodeSha256Hex,
     // RS256 by BigInt arithmetic: ~100 µs of CPU per new token instead of Deno's ~450 µs (deno-rs256-verify.ts).
     verifySignature: createDenoSignatureVerifier(crypto.subtle) })
   // Renews the leases of dynamic secrets served recently (SPEC §5).

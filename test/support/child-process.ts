@@ -44,8 +44,20 @@ export function killOnExit(child: ChildProcess, cleanupSync?: () => void): () =>
       // best effort while exiting
     }
   }
-  process.once('exit', hook)
-  return () => process.removeListener('exit', hook)
+  exitHooks.add(hook)
+  if (exitHooks.size === 1) process.once('exit', runExitHooks)
+  return () => {
+    exitHooks.delete(hook)
+    if (exitHooks.size === 0) process.removeListener('exit', runExitHooks)
+  }
+}
+
+// One 'exit' listener for every child, not one each: a test file starting more than ten
+// brokers otherwise drew Node's MaxListenersExceededWarning.
+const exitHooks = new Set<() => void>()
+function runExitHooks(): void {
+  for (const hook of exitHooks) hook()
+  exitHooks.clear()
 }
 
 const FREEZE_WAIT_MS = 1000
