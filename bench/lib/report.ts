@@ -174,11 +174,14 @@ export interface CaseProfile {
   areas: SelfTime[]
 }
 
+/** One decimal below 10 µs: most functions of a cached read take a few µs each. */
+const fmtMicros = (value: number) => (value < 10 ? value.toFixed(1) : fmtInt(value))
+
 function selfTimeTable(rows: SelfTime[], requests: number, first: string): string[] {
   return [
     `| ${first} | self time | per request | share |`,
     '|---|---|---|---|',
-    ...rows.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.selfMs.toFixed(0)} ms | ${fmtInt((f.selfMs * 1000) / requests)} µs | ${f.percent.toFixed(1)} % |`),
+    ...rows.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.selfMs.toFixed(0)} ms | ${fmtMicros((f.selfMs * 1000) / requests)} µs | ${f.percent.toFixed(1)} % |`),
   ]
 }
 

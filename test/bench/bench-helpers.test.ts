@@ -133,7 +133,7 @@ describe('evaluateTargets', () => {
       measurements,
       targets,
       chartFile: 'results.svg',
-      profiles: [{ scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }], areas: [{ name: 'package hono', selfMs: 200, percent: 50 }] }],
+      profiles: [{ scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }, { name: 'hash', selfMs: 1.26, percent: 0.3 }], areas: [{ name: 'package hono', selfMs: 200, percent: 50 }] }],
     })
     expect(markdown).toContain('| Node | cached-one-sa | 5,000 req/s | 0.50× |')
     expect(markdown).toContain('**miss**: 1.5× over (150 µs too many)')
@@ -141,6 +141,7 @@ describe('evaluateTargets', () => {
     expect(markdown).toContain('## Where the Node broker spends its CPU: cached read')
     expect(markdown).toContain('| `digest (src/x.ts:3)` | 120 ms | 120 µs | 30.0 % |')
     expect(markdown).toContain('| `package hono` | 200 ms | 200 µs | 50.0 % |')
+    expect(markdown).toContain('| `hash` | 1 ms | 1.3 µs | 0.3 % |')
     expect(markdown).toContain('![req/s vs the Hono ceiling](results.svg)')
   })
 })
