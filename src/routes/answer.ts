@@ -38,6 +38,8 @@ export function answer(c: Context<AppEnv>, body: Uint8Array<ArrayBuffer> | strin
   return response
 }
 
+const HTTP_WHITESPACE_AROUND = /^[\t\n\r ]+|[\t\n\r ]+$/g
+
 /**
  * RFC 9110 §13.1.2 as Hono's etag middleware decides it: `*`, or any listed entity-tag equal to
  * ours under weak comparison (a `W/` prefix does not count). Written here because that
@@ -46,7 +48,8 @@ export function answer(c: Context<AppEnv>, body: Uint8Array<ArrayBuffer> | strin
  */
 export function ifNoneMatchMatches(ifNoneMatch: string | undefined, etag: string): boolean {
   if (ifNoneMatch === undefined) return false
-  if (ifNoneMatch === '*') return true
+  // As a Headers object hands it over: without leading or trailing HTTP whitespace.
+  if (ifNoneMatch.replace(HTTP_WHITESPACE_AROUND, '') === '*') return true
   const ours = etag.replace(/^W\//, '')
   return ifNoneMatch.match(/"[^"]*"/g)?.some((tag) => tag === ours) ?? false
 }

@@ -14,7 +14,7 @@ async function honoAnswers304(tag: string, ifNoneMatch: string): Promise<boolean
   return (await app.request('/', { headers: { 'If-None-Match': ifNoneMatch } })).status === 304
 }
 
-const tagText = fc.stringMatching(/^[0-9a-f"W/ ,*]{0,12}$/)
+const tagText = fc.stringMatching(/^[0-9a-f"W/ ,*\t\u00a0]{0,12}$/)
 const entityTag = fc.tuple(fc.boolean(), fc.stringMatching(/^[0-9a-f]{0,6}$/)).map(([weak, opaque]) => `${weak ? 'W/' : ''}"${opaque}"`)
 
 describe('ifNoneMatchMatches', () => {
@@ -29,6 +29,8 @@ describe('ifNoneMatchMatches', () => {
   })
 
   it('matches under weak comparison and never without the header', () => {
+    // Found by the property above: Headers trims the value, so ` *` is `*`.
+    expect(ifNoneMatchMatches(' *\t', '"a"')).toBe(true)
     expect(ifNoneMatchMatches('"a", W/"b"', '"b"')).toBe(true)
     expect(ifNoneMatchMatches('"a"', 'W/"a"')).toBe(true)
     expect(ifNoneMatchMatches('"ab"', '"a"')).toBe(false)
