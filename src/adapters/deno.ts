@@ -1,11 +1,12 @@
 // Deno entry (`npm run start:deno`): PORT (default 8787), HOST, BROKER_CONFIG or --config FILE;
 // HTTPS with TLS_CERT_FILE and TLS_KEY_FILE; TLS to Vault with VAULT_CACERT, VAULT_CLIENT_CERT,
 // VAULT_CLIENT_KEY (docs/production.md).
+import { setImmediate } from 'node:timers'
 import { createBroker } from '../bootstrap.ts'
 import { ConfigError } from '../config.ts'
-import { createConsoleLogger } from '../logger.ts'
+import { createBatchedOutput, createConsoleLogger } from '../logger.ts'
 import { startLeaseRenewalTimer } from '../vault/vault-sessions.ts'
-import { createSyncLogOutput, type SyncWriter } from './deno-log-output.ts'
+import { createSyncWrites, type SyncWriter } from './deno-log-output.ts'
 import { createDenoSignatureVerifier } from './deno-rs256-verify.ts'
 import { createDenoTlsFetch } from './deno-tls-fetch.ts'
 import { nodeSha256Hex } from './node-symmetric-crypto.ts'
@@ -31,7 +32,7 @@ declare const Deno: {
   exit(code: number): never
   serve(
     options: { port: number; hostname: string; cert?: string; key?: string; onListen?: (addr: { port: number }) => void },
-    handler: (request: Request) => Response | Promise<Response>,
+    handler: (request: Request, info: ServeHandlerInfo) => Response | Promise<Response>,
   ): DenoServer
   createHttpClient(options: { cert: string; key: string }): { close(): void }
 }
@@ -61,7 +62,14 @@ async function serveWhenPortIsFree(serve: () => DenoServer): Promise<DenoServer>
 
 const REBIND_TIMEOUT_MS = 2000
 
-const log = createConsoleLogger('info', createSyncLogOutput(Deno.stdout, Deno.stderr))
+const output = createBatchedOutput(
+  createSyncWrites(Deno.stdout, Deno.stderr),
+  // Deno.exit() dispatches `unload` too (the entry exits that way after a fatal error).
+  (flush) => globalThis.addEventListener('unload', flush),
+  // Once per event-loop turn, after its I/O callbacks (deno-log-output.ts).
+  (flush) => setImmediate(flush),
+)
+const log = createConsoleLogger('info', output)
 try {
   const env = withConfigFile(Deno.env.toObject(), Deno.args, (path) => Deno.readTextFileSync(path))
   const { port, hostname, tls } = readServeSettings(env)
@@ -80,8 +88,14 @@ try {
   if (pair) checkCertificatePair(pair)
   const scheme = tls ? 'https' : 'http'
   let boundPort = port
+  // The lines logged while answering (the audit line) are written before the answer is sent.
+  const answer = async (request: Request, info: ServeHandlerInfo) => {
+    const response = await app.fetch(request, info)
+    await output.written()
+    return response
+  }
   const serve = (certificate: CertificatePair | undefined, onListen: (addr: { port: number }) => void) =>
-    Deno.serve({ port: boundPort, hostname, ...certificate, onListen }, app.fetch)
+    Deno.serve({ port: boundPort, hostname, ...certificate, onListen }, answer)
   let server: DenoServer
   try {
     server = serve(pair, (addr) => {

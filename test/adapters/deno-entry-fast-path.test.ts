@@ -1,19 +1,20 @@
-// The Deno entry's fast path (issue 9): log lines written with Deno's synchronous stdout write
-// (src/adapters/deno-log-output.ts) must still leave before the answer they belong to, and RS256
+// The Deno entry's fast path (issue 9): log lines written in batches with Deno's synchronous
+// stdout write (src/adapters/deno-log-output.ts) must still leave before the answer they belong
+// to, one at a time and many at once, and RS256
 // tokens checked by src/adapters/deno-rs256-verify.ts must verify, or not, as before.
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { createSyncLogOutput } from '../../src/adapters/deno-log-output.ts'
+import { createSyncWrites } from '../../src/adapters/deno-log-output.ts'
 import { BROKER_AUDIENCE, demoBrokerConfig } from '../support/broker-config.ts'
 import { hasExited, killOnExit, killProcessGroup } from '../support/child-process.ts'
 import { getFreePort } from '../support/free-port.ts'
 import { decodeJwt, mintToken } from '../support/mint.ts'
 
 describe('the Deno log output', () => {
-  it('writes each line whole, in order, to its stream, also when a write takes only part of it', () => {
+  it('writes each text whole, to its stream, also when a write takes only part of it', () => {
     const written = { out: '', err: '' }
     const writer = (stream: 'out' | 'err') => ({
       writeSync(bytes: Uint8Array) {
@@ -22,11 +23,12 @@ describe('the Deno log output', () => {
         return taken.byteLength
       },
     })
-    const output = createSyncLogOutput(writer('out'), writer('err'))
-    output.out('{"msg":"first ü line"}')
-    output.err('{"msg":"warning"}')
-    output.out('{"msg":"second"}')
-    expect(written).toEqual({ out: '{"msg":"first ü line"}\n{"msg":"second"}\n', err: '{"msg":"warning"}\n' })
+    const writes = createSyncWrites(writer('out'), writer('err'))
+    writes.out('{"msg":"first ü line"}\n{"msg":"second"}\n')
+    writes.err('{"msg":"warning"}\n')
+    writes.flushAtExit(1, '{"msg":"at exit"}\n')
+    writes.flushAtExit(2, '{"msg":"last warning"}\n')
+    expect(written).toEqual({ out: '{"msg":"first ü line"}\n{"msg":"second"}\n{"msg":"at exit"}\n', err: '{"msg":"warning"}\n{"msg":"last warning"}\n' })
   })
 })
 
@@ -87,6 +89,21 @@ describe('the Deno entry point', () => {
       expect(auditLineOf(response)).toMatchObject({ status: response.status })
       await response.arrayBuffer()
     }
+  })
+
+  it('has written every audit line before its answer arrives when 40 requests come at once', async () => {
+    const tokens = await Promise.all(Array.from({ length: 8 }, (_, pod) => mintToken(issuerUrl, { namespace: 'demo', serviceAccount: 'myapp', audiences: [BROKER_AUDIENCE], pod: `burst-${pod}` })))
+    await read(tokens[0]!).then((response) => response.arrayBuffer())
+    const missing = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const response = await read(tokens[i % tokens.length]!)
+        // Read the log the moment the answer's headers arrive, before anything else can run.
+        const line = auditLineOf(response)
+        await response.arrayBuffer()
+        return line?.status === response.status ? 0 : 1
+      }),
+    )
+    expect(missing.reduce((a: number, b: number) => a + b, 0)).toBe(0)
   })
 
   it('serves an RS256 token, and refuses it with any signature byte changed', async () => {
