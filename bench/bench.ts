@@ -176,6 +176,17 @@ function pinned<T extends { child: { pid?: number } }>(server: T): T {
   return server
 }
 
+/**
+ * The issue's own table names one Hono ceiling, Hono on @hono/node-server; the targets above hold
+ * each runtime to its own (Deno.serve answers a tiny fixed JSON from Rust, ~2.5× Node's). Both
+ * readings, for Deno.
+ */
+function denoAgainstNodeCeiling(sorted: Measurement[]): string {
+  const nodeHono = sorted.find((m) => m.runtime === 'Node' && m.id === 'hono')!
+  const deno = (id: ScenarioId) => sorted.find((m) => m.runtime === 'Deno' && m.id === id)!
+  return `The targets hold each runtime to Hono on that runtime. Against the one Hono ceiling of the issue's table (Hono on @hono/node-server, ${Math.round(nodeHono.rate).toLocaleString('en-US')} req/s), Deno's cached read is ${fmtRatio(deno('cached-one-sa').rate / nodeHono.rate)} (1,000 tokens of one ServiceAccount) and ${fmtRatio(deno('cached-many-sa').rate / nodeHono.rate)} (across ServiceAccounts).`
+}
+
 const targetOf = (server: ProcessBroker): ServerUnderTest => ({ url: server.url, pid: server.child.pid! })
 
 /** A case run again under `node --cpu-prof`, in a broker of its own (it has seen nothing yet). */
@@ -449,6 +460,7 @@ try {
       notes: [
         `The run took ${minutes} min. Numbers move with the machine; the ratios between rows of one run much less.`,
         `The answer alone (the floor row: the secret's bytes and headers from Hono, with no broker work) reaches ${runtimes.map((runtime) => `${fmtRatio(ceilingRatio(sorted, sorted.find((m) => m.runtime === runtime && m.id === 'hono-secret')!) ?? Number.NaN)} of the ceiling on ${runtime}`).join(' and ')}: no cached read can go above that; the rest of the gap is the broker's own work.`,
+        denoAgainstNodeCeiling(sorted),
         `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: ${loadavg()[0]! > cpus().length / 2 ? 'other work shared the cores, so these numbers are noisy; re-run on a quiet machine' : 'a quiet machine'}.`,
         'Ceilings: the same `{"status":"ok"}` the broker\'s `/healthz` answers, from the bare runtime server and from Hono on it (bench/servers/).',
         '"Hono answering the secret\'s bytes and headers": the floor a cached read\'s answer sets by itself (bench/servers/secret-sized-answer.ts): the same number of bytes and the same headers, built as the broker builds them (one Response from a plain record), with no token, cache or audit line. A broker on that stack cannot beat it; how far it is from the Hono ceiling is what the body and headers cost.',
