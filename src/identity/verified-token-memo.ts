@@ -8,10 +8,11 @@
 //
 // Keyed by SHA-256 of the token, never by the token: the map outlives the request, and a bearer
 // token kept in memory until its exp is a credential for whoever can read the process's memory.
-// The digest is computed with @noble/hashes (~20 µs for a 1.2 KB token on Node here) rather than
-// crypto.subtle.digest, which costs ~60 µs on Node for its threadpool dispatch (NOTES.md); a
-// non-cryptographic hash would let a crafted token collide with another pod's entry.
-import { sha256 } from '@noble/hashes/sha2.js'
+// The digest is synchronous SHA-256: sha256-hex.ts (allocation-free, for Deno and Workers) unless
+// the entry gives a cheaper one (node:crypto on Node), not crypto.subtle.digest, which costs ~60 µs
+// on Node for its threadpool dispatch (NOTES.md); a non-cryptographic hash would let a crafted
+// token collide with another pod's entry.
+import { sha256Hex } from './sha256-hex.ts'
 import type { Identity } from './identity.ts'
 import type { CompactJws, JsonObject } from './parse-compact-jws.ts'
 import { verifyServiceAccountTokenInDetail, type VerifiedToken, type VerifyDeps } from './verify-service-account-token.ts'
@@ -40,17 +41,8 @@ export interface VerifiedTokenMemo {
   size(): number
 }
 
-const encoder = new TextEncoder()
 // A key lookup takes the token only to pass it to jose's JWKS hook, which does not read it.
 const NO_TOKEN = { token: '', encodedHeader: '', encodedPayload: '', signature: '', header: {}, payload: {} } satisfies CompactJws
-
-/** Hex, so the digest is a compact Map key. */
-export function sha256Hex(token: string): string {
-  const bytes = sha256(encoder.encode(token))
-  let hex = ''
-  for (const byte of bytes) hex += (byte < 16 ? '0' : '') + byte.toString(16)
-  return hex
-}
 
 /** Seconds since the epoch of the first end the claims give a token; undefined when there is none. */
 function endOf(verified: VerifiedToken): number | undefined {
@@ -64,7 +56,7 @@ function endOf(verified: VerifiedToken): number | undefined {
   return ends.length === 0 ? undefined : Math.min(...ends)
 }
 
-/** `digest`: hex SHA-256 (the Node entry gives node:crypto's, ~5× cheaper than @noble/hashes there). */
+/** `digest`: hex SHA-256 (the Node entry gives node:crypto's one-shot hash, ~6× cheaper than sha256-hex.ts there). */
 export function createVerifiedTokenMemo(options: { maxEntries?: number; digest?: (token: string) => string } = {}): VerifiedTokenMemo {
   const maxEntries = options.maxEntries ?? MAX_REMEMBERED_TOKENS
   const digestOf = options.digest ?? sha256Hex

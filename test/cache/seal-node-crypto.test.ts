@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { nodeSha256Hex, nodeSymmetricCrypto } from '../../src/adapters/node-symmetric-crypto.ts'
-import { sha256Hex } from '../../src/identity/verified-token-memo.ts'
+import { sha256Hex } from '../../src/identity/sha256-hex.ts'
 import { createSealer } from '../../src/cache/seal.ts'
 
 const KEY = Buffer.alloc(32, 7).toString('base64')

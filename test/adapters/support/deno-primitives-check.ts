@@ -2,7 +2,7 @@
 // portable ones on Deno itself (the unit tests run them under Node). Prints one JSON line.
 import { createFastRs256Verify } from '../../../src/adapters/deno-rs256-verify.ts'
 import { nodeSha256Hex } from '../../../src/adapters/node-symmetric-crypto.ts'
-import { sha256Hex } from '../../../src/identity/verified-token-memo.ts'
+import { sha256Hex } from '../../../src/identity/sha256-hex.ts'
 
 const RS256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
 const fastVerify = createFastRs256Verify(crypto.subtle)
