@@ -168,6 +168,7 @@ export interface RunInfo {
 
 /** A `node --cpu-prof` run of one case: top functions and the same time summed by area (cpu-profile.ts). */
 export interface CaseProfile {
+  runtime: 'Node' | 'Deno'
   scenario: string
   requests: number
   top: SelfTime[]
@@ -187,9 +188,11 @@ function selfTimeTable(rows: SelfTime[], requests: number, first: string): strin
 
 function profileSection(profile: CaseProfile): string[] {
   return [
-    `## Where the Node broker spends its CPU: ${profile.scenario}`,
+    `## Where the ${profile.runtime} broker spends its CPU: ${profile.scenario}`,
     '',
-    `\`node --cpu-prof\` over ${fmtInt(profile.requests)} requests at 32 connections (start-up and warm-up left out), top functions by self time (idle excluded):`,
+    profile.runtime === 'Node'
+      ? `\`node --cpu-prof\` over ${fmtInt(profile.requests)} requests at 32 connections (start-up and warm-up left out), top functions by self time (idle excluded):`
+      : `Deno's inspector profiler (the DevTools protocol; Deno has no --cpu-prof) over ${fmtInt(profile.requests)} requests at 32 connections, top functions by self time (idle excluded). The inspector slows Deno down, so the µs are larger than without it; the shares hold. Time spent in Deno's Rust (the HTTP server, ops) shows as the op that called it or not at all:`,
     '',
     ...selfTimeTable(profile.top, profile.requests, 'function'),
     '',

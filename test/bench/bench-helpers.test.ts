@@ -133,12 +133,14 @@ describe('evaluateTargets', () => {
       measurements,
       targets,
       chartFile: 'results.svg',
-      profiles: [{ scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }, { name: 'hash', selfMs: 1.26, percent: 0.3 }], areas: [{ name: 'package hono', selfMs: 200, percent: 50 }] }],
+      profiles: [{ runtime: 'Node', scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }, { name: 'hash', selfMs: 1.26, percent: 0.3 }], areas: [{ name: 'package hono', selfMs: 200, percent: 50 }] }, { runtime: 'Deno', scenario: 'cached read', requests: 500, top: [], areas: [] }],
     })
     expect(markdown).toContain('| Node | cached-one-sa | 5,000 req/s | 0.50× |')
     expect(markdown).toContain('**miss**: 1.5× over (150 µs too many)')
     expect(markdown).toContain('2 of 6 targets missed')
     expect(markdown).toContain('## Where the Node broker spends its CPU: cached read')
+    expect(markdown).toContain('## Where the Deno broker spends its CPU: cached read')
+    expect(markdown).toContain("Deno's inspector profiler (the DevTools protocol; Deno has no --cpu-prof) over 500 requests")
     expect(markdown).toContain('| `digest (src/x.ts:3)` | 120 ms | 120 µs | 30.0 % |')
     expect(markdown).toContain('| `package hono` | 200 ms | 200 µs | 50.0 % |')
     expect(markdown).toContain('| `hash` | 1 ms | 1.3 µs | 0.3 % |')
