@@ -61,10 +61,15 @@ export function ceilingRatio(measurements: Measurement[], measurement: Measureme
   return hono === undefined || measurement.unit !== 'req/s' ? undefined : measurement.rate / hono.rate
 }
 
-/** A miss that rounds to the target is shown with one more decimal and in per cent, so it does not read as "needs 0.35×, has 0.35×". */
+/**
+ * By how much a minimum is missed: a multiple, or in per cent when under 1.1× (so it does not read
+ * as "1.0× short"); a figure that rounds to the target gets more decimals, so it does not read as
+ * "needs 0.35×, has 0.35×".
+ */
 function shortOf(minimum: number, measured: number, show: (n: number) => string): string {
-  if (show(measured) !== show(minimum)) return `${(minimum / measured).toFixed(1)}× short (needs ${show(minimum)}, has ${show(measured)})`
-  return `${((minimum / measured - 1) * 100).toFixed(1)} % short (needs ${show(minimum)}, has ${measured.toFixed(4)}×)`
+  const has = show(measured) !== show(minimum) ? show(measured) : `${measured.toFixed(4)}×`
+  const by = minimum / measured < 1.1 ? `${((minimum / measured - 1) * 100).toFixed(1)} %` : `${(minimum / measured).toFixed(1)}×`
+  return `${by} short (needs ${show(minimum)}, has ${has})`
 }
 
 function atLeast(runtime: string, name: string, measured: number | undefined, minimum: number, show: (n: number) => string): Target | undefined {
@@ -81,7 +86,7 @@ function cpuAtMost(runtime: string, name: string, measured: number | undefined, 
   const pass = measured <= maximum
   return {
     runtime, name, required: `≤ ${fmtInt(maximum)} ${unit}`, measured: `${fmtInt(measured)} ${unit}`, pass, cpu: { maximumUs: maximum, measuredUs: measured },
-    shortfall: pass ? '' : `${(measured / maximum).toFixed(1)}× over (${fmtInt(measured - maximum)} ${unit} too many)`,
+    shortfall: pass ? '' : `${measured / maximum < 1.1 ? `${((measured / maximum - 1) * 100).toFixed(1)} %` : `${(measured / maximum).toFixed(1)}×`} over (${fmtInt(measured - maximum)} ${unit} too many)`,
   }
 }
 

@@ -110,6 +110,10 @@ describe('evaluateTargets', () => {
     // A miss that rounds to the target says by how much in per cent.
     const close = evaluateTargets([m({ id: 'hono', runtime: 'Node', rate: 10_000 }), m({ id: 'cached-one-sa', runtime: 'Node', rate: 3_460 })])[0]!
     expect(close).toMatchObject({ pass: false, measured: '0.3460×', shortfall: '1.2 % short (needs 0.35×, has 0.3460×)' })
+    // Under 1.1× short or over: in per cent, not "1.0×".
+    const near = evaluateTargets([m({ id: 'hono', runtime: 'Node', rate: 10_000 }), m({ id: 'cached-one-sa', runtime: 'Node', rate: 3_386, cpuUs: 155 })])
+    expect(near[0]).toMatchObject({ pass: false, measured: '0.34×', shortfall: '3.4 % short (needs 0.35×, has 0.34×)' })
+    expect(near.find((t) => t.name === 'broker CPU per cached read')).toMatchObject({ pass: false, shortfall: '3.3 % over (5 µs too many)' })
     expect(targets[4]!.shortfall).toBe('1.5× over (150 µs too many)')
     expect(targets[5]!.name).toContain("OpenBao's own: 2,000 µs")
     // A CPU target carries its limit and figure, for the scaling to the machine.
