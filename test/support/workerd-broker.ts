@@ -1,6 +1,6 @@
 // Runs the broker as a real Worker in workerd (Miniflare), the way Cloudflare runs it: the
 // worker entry is bundled with esbuild (as wrangler does) and served on a free local port.
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import type { Readable } from 'node:stream'
@@ -30,6 +30,25 @@ function bundleWorker(): Promise<string> {
   return bundled
 }
 
+/**
+ * Miniflare keeps its files in a directory under os.tmpdir() and, on dispose(), removes it without
+ * waiting: a test worker that exits right after left a /tmp/miniflare-* behind (~3 per suite
+ * run). It is made here instead, under .tmp, and removed once dispose() is done.
+ */
+const TMP_ROOT = join(process.cwd(), '.tmp', 'miniflare')
+
+/** Miniflare reads os.tmpdir() (TMPDIR) once, in its synchronous constructor. */
+function withTmpDir<T>(dir: string, construct: () => T): T {
+  const before = process.env.TMPDIR
+  process.env.TMPDIR = dir
+  try {
+    return construct()
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = before
+  }
+}
+
 export interface WorkerdBroker {
   url: string
   /** Everything the Worker logged, for assertions that no token or secret leaks. */
@@ -52,7 +71,9 @@ export interface WorkerdBrokerOptions {
 export async function startBrokerInWorkerd(bindings: Record<string, string>, options: WorkerdBrokerOptions = {}): Promise<WorkerdBroker> {
   const scriptPath = await bundleWorker()
   let output = ''
-  const mf = new Miniflare({
+  mkdirSync(TMP_ROOT, { recursive: true })
+  const tmpDir = mkdtempSync(join(TMP_ROOT, `${process.pid}-`))
+  const mf = withTmpDir(tmpDir, () => new Miniflare({
     scriptPath,
     modules: true,
     compatibilityDate: '2026-07-01',
@@ -66,7 +87,7 @@ export async function startBrokerInWorkerd(bindings: Record<string, string>, opt
       stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
       stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
     },
-  })
+  }))
   const url = (await mf.ready).toString().replace(/\/$/, '')
   return {
     url,
@@ -77,9 +98,10 @@ export async function startBrokerInWorkerd(bindings: Record<string, string>, opt
       const result = await worker.scheduled({ cron, scheduledTime: new Date() })
       if (result.outcome !== 'ok') throw new Error(`scheduled handler ended with ${result.outcome}`)
     },
-    stop: () => {
+    async stop() {
       archiveOutput('workerd broker', output)
-      return mf.dispose()
+      await mf.dispose()
+      rmSync(tmpDir, { recursive: true, force: true })
     },
   }
 }
