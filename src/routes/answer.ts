@@ -25,7 +25,7 @@ export function commonHeaders(requestId: string): Record<string, string> {
  * What a 304 keeps of the 200 it stands for: RFC 9110 §15.4.5's list (as Hono's etag middleware
  * keeps it), and the cache and lease headers, so a polling client still learns when to refresh.
  */
-export const RETAINED_304_HEADERS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'x-cache', 'x-vault-lease-expires', 'x-vault-lease-duration', 'x-refresh-after']
+const RETAINED_304_HEADERS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'x-cache', 'x-vault-lease-expires', 'x-vault-lease-duration', 'x-refresh-after']
 const RETAINED = new Set(RETAINED_304_HEADERS)
 
 const records = new WeakMap<Response, Record<string, string>>()

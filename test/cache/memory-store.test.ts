@@ -161,6 +161,10 @@ describe('the memory store enforces the TTL rules of Redis', () => {
     for (let i = 0; i < 10_050; i++) await memory.set(`k${i}`, 'v', { ttlSeconds: 60 })
     expect(await memory.get('k0')).toBeNull()
     expect(await memory.get('k10049')).toBe('v')
+    // Full, it drops the oldest tenth at once (k0…k999), so the next thousand writes drop nothing
+    // and it does not walk every entry on each of them (evict-oldest.ts).
+    expect(await memory.get('k999')).toBeNull()
+    expect(await memory.get('k1000')).toBe('v')
   })
 })
 
