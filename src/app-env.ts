@@ -15,6 +15,7 @@ import type { SecretBroker } from './secret-broker.ts'
 import type { LeaseRegistry } from './vault/lease-registry.ts'
 import type { TokenSource } from './vault/token-source.ts'
 import type { VaultClient } from './vault/vault-client.ts'
+import type { Format } from './render/index.ts'
 import type { ReadQuery } from './routes/query-of.ts'
 
 /** Everything with I/O or time, injected (STYLE: seams for tests). */
@@ -71,5 +72,7 @@ export interface AppEnv {
     audit: AuditRecord
     /** The query parameters, parsed once (src/routes/query-of.ts). */
     query: ReadQuery
+    /** The format negotiated for the answer, once (src/routes/format-of.ts). */
+    format: Format
   }
 }

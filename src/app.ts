@@ -2,7 +2,6 @@
 // runtime and tests inject fakes for time and fetch.
 import { Hono, type MiddlewareHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { requestId } from 'hono/request-id'
 import type { AppDeps, AppEnv, Services } from './app-env.ts'
 import { createAuditSink } from './audit/audit-sink.ts'
 import { auditTrail } from './audit/audit-trail.ts'
@@ -69,24 +68,24 @@ function problemResponse(error: unknown, id: string): Response {
  * A compressed request body would be read as if it were not (Hono and the routes never
  * decompress), and decompressing one is a way to turn 64 KiB into gigabytes: refused (RFC 9110 §15.5.16).
  */
-const refuseEncodedBodies: MiddlewareHandler<AppEnv> = async (c, next) => {
+const refuseEncodedBodies: MiddlewareHandler<AppEnv> = (c, next) => {
   const encoding = c.req.header('Content-Encoding')
   if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
     throw new AppError(415, 'unsupported_encoding', 'Request bodies with a Content-Encoding are not accepted; send the body uncompressed.', {
       headers: { 'Accept-Encoding': 'identity' },
     })
   }
-  await next()
+  return next()
 }
 
 export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   const services = 'broker' in deps ? deps : createServices(deps)
   const app = new Hono<AppEnv>()
 
-  // Our own id for every request, never the client's X-Request-Id: it appears in problem bodies
-  // and log lines, where a spoofed one would mislead whoever correlates them.
-  app.use(requestId({ headerName: '' }))
   app.use(async (c, next) => {
+    // Our own id for every request, never the client's X-Request-Id: it appears in problem bodies
+    // and log lines, where a spoofed one would mislead whoever correlates them.
+    c.set('requestId', crypto.randomUUID())
     c.set('services', services)
     await next()
     // A route's answer (routes/answer.ts) carries them already. On any other response: on its own

@@ -46,11 +46,9 @@ export function noteRead(
   const record = recordOf(c)
   if (!record) return
   const { request_id: requestId, lease_id: leaseId } = result.read.secret
-  record.reads.push({
-    path,
-    cache: result.cache,
-    // A hit or a stale entry holds the id of the read that filled it, not of this request.
-    ...(result.cache === 'miss' && requestId ? { vaultRequestId: requestId } : {}),
-    ...(leaseId ? { leaseId } : {}),
-  })
+  const read: AuditRead = { path, cache: result.cache }
+  // A hit or a stale entry holds the id of the read that filled it, not of this request.
+  if (result.cache === 'miss' && requestId) read.vaultRequestId = requestId
+  if (leaseId) read.leaseId = leaseId
+  record.reads.push(read)
 }

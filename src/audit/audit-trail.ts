@@ -5,9 +5,8 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { AppEnv, Services } from '../app-env.ts'
 import { AppError } from '../errors.ts'
-import { negotiateFormat } from '../render/index.ts'
 import { headerOf } from '../routes/answer.ts'
-import { queryOf } from '../routes/query-of.ts'
+import { formatOf } from '../routes/format-of.ts'
 import { routeGroupOf } from '../routes/route-group.ts'
 import { SECRETS_PREFIX } from '../routes/secrets.ts'
 import { secretPathFromUrl } from '../routes/secret-request.ts'
@@ -42,7 +41,7 @@ const CACHE_STATES = new Set<AuditCache>(['hit', 'miss', 'stale'])
 function requestedFormat(c: Context<AppEnv>, route: string): string | undefined {
   if (route === '/v1/render') return 'template'
   try {
-    return negotiateFormat(queryOf(c).format, c.req.header('Accept'))
+    return formatOf(c)
   } catch {
     return undefined
   }
@@ -68,7 +67,8 @@ async function problemCode(response: Response): Promise<string | undefined> {
   }
 }
 
-async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditRecord, startedAtMs: number): Promise<AuditEvent> {
+/** The event up to its status; a refusal's problem code and the reads follow (below). */
+function describeRequest(c: Context<AppEnv>, services: Services, record: AuditRecord, startedAtMs: number): AuditEvent {
   const route = routeGroupOf(c.req.path)
   const identity = c.get('identity')
   const status = c.res.status
@@ -92,11 +92,27 @@ async function buildEvent(c: Context<AppEnv>, services: Services, record: AuditR
   // What the response's X-Cache says (a 304 keeps it); `none` when no secret was served.
   event.cache = xCache && CACHE_STATES.has(xCache) ? xCache : 'none'
   event.status = status
-  const code = status >= 400 ? await problemCode(c.res) : undefined
+  return event
+}
+
+/**
+ * The whole event. Only a refusal (its problem code) and a leased secret (its lease's pseudonym)
+ * wait for anything: a served secret's event is complete without an await (issue 9: every /v1
+ * request builds one).
+ */
+function buildEvent(c: Context<AppEnv>, services: Services, record: AuditRecord, startedAtMs: number): AuditEvent | Promise<AuditEvent> {
+  const event = describeRequest(c, services, record, startedAtMs)
+  if (event.status < 400 && !record.reads.some((read) => read.leaseId)) {
+    if (record.reads.length > 0) event.reads = record.reads
+    return event
+  }
+  return addCodeAndReads(event, c.res, services, record)
+}
+
+async function addCodeAndReads(event: AuditEvent, response: Response, services: Services, record: AuditRecord): Promise<AuditEvent> {
+  const code = event.status >= 400 ? await problemCode(response) : undefined
   if (code) event.code = code
-  if (record.reads.length > 0 && !record.reads.some((read) => read.leaseId)) {
-    event.reads = record.reads
-  } else if (record.reads.length > 0) {
+  if (record.reads.length > 0) {
     // Lease ids leave the process only as pseudonyms (seal.ts).
     event.reads = await Promise.all(
       record.reads.map(async ({ leaseId, ...read }) => (leaseId ? { ...read, leaseId: await services.cache.pseudonymFor('lease', leaseId) } : read)),
@@ -131,7 +147,9 @@ export function auditTrail(problem: (error: AppError, requestId: string) => Resp
     const record = createAuditRecord()
     c.set('audit', record)
     await next()
-    let event = await buildEvent(c, services, record, startedAtMs)
+    const built = buildEvent(c, services, record, startedAtMs)
+    // (An await of a value that is not a promise still costs a turn of the microtask queue.)
+    let event = built instanceof Promise ? await built : built
     const sink = services.auditSink
     if (sink && services.config.audit.required) {
       // Vault's audit-device rule: nothing is answered that the trail could not record.

@@ -37,6 +37,8 @@ interface Remembered {
 export interface VerifiedTokenMemo {
   /** The identity of `token`: remembered, or verified now (throws the 401 verification throws). */
   verify(token: string, deps: VerifyDeps): Promise<Identity>
+  /** The identity of `token` when it is remembered (and still stands); undefined otherwise. */
+  recall(token: string, deps: VerifyDeps): Promise<Identity | undefined>
   /** Entries held now (tests). */
   size(): number
 }
@@ -78,14 +80,20 @@ export function createVerifiedTokenMemo(options: { maxEntries?: number; digest?:
     }
   }
 
+  async function recallDigest(digest: string, deps: VerifyDeps): Promise<Identity | undefined> {
+    const entry = remembered.get(digest)
+    if (entry === undefined) return undefined
+    if (entry.untilMs > deps.now() && (await stillItsKey(entry, deps))) return entry.verified.identity
+    remembered.delete(digest)
+    return undefined
+  }
+
   return {
+    recall: (token, deps) => recallDigest(digestOf(token), deps),
     async verify(token, deps) {
       const digest = digestOf(token)
-      const entry = remembered.get(digest)
-      if (entry) {
-        if (entry.untilMs > deps.now() && (await stillItsKey(entry, deps))) return entry.verified.identity
-        remembered.delete(digest)
-      }
+      const known = await recallDigest(digest, deps)
+      if (known) return known
       const verified = await verifyServiceAccountTokenInDetail(token, deps)
       keyConfirmedAtMs.set(verified.key, deps.now())
       const end = endOf(verified)

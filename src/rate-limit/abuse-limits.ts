@@ -50,23 +50,23 @@ export function createAbuseLimits(deps: {
  * Before authentication: an address over its limit gets 429 whatever token it sends; every 401
  * counts against it. Without a known client address (no adapter gave one) nothing is counted.
  */
-export const limitFailedAuthentications = createMiddleware<AppEnv>(async (c, next) => {
+export const limitFailedAuthentications = createMiddleware<AppEnv>((c, next) => {
   const { limits, clientAddress } = c.get('services')
-  const address = limits.failedAuth ? clientAddress?.(c) : undefined
-  if (!limits.failedAuth || !address) return next()
-  limits.failedAuth.check(address)
-  await next()
-  // Hono has already turned a thrown invalidToken into the 401 response here.
-  if (c.res.status === 401) await limits.failedAuth.count(address, false)
+  const { failedAuth } = limits
+  const address = failedAuth ? clientAddress?.(c) : undefined
+  if (!failedAuth || !address) return next()
+  failedAuth.check(address)
+  return next().then(async () => {
+    // Hono has already turned a thrown invalidToken into the 401 response here.
+    if (c.res.status === 401) await failedAuth.count(address, false)
+  })
 })
 
 /** After authentication: one hit per request for the caller's ServiceAccount (all its pods). */
-export const limitReads = createMiddleware<AppEnv>(async (c, next) => {
+export const limitReads = createMiddleware<AppEnv>((c, next) => {
   const { reads } = c.get('services').limits
-  if (reads) {
-    const id = identityScope(c.get('identity'))
-    reads.check(id)
-    await reads.count(id, true)
-  }
-  await next()
+  if (!reads) return next()
+  const id = identityScope(c.get('identity'))
+  reads.check(id)
+  return reads.count(id, true).then(next)
 })

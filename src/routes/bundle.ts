@@ -6,7 +6,8 @@ import type { AppEnv } from '../app-env.ts'
 import { noteRead } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
 import { validateSecretPath } from '../rules.ts'
-import { negotiateFormat, renderSecret } from '../render/index.ts'
+import { renderSecret } from '../render/index.ts'
+import { formatOf } from './format-of.ts'
 import { readJson } from './read-body.ts'
 import { setRefreshAfter } from './refresh-after.ts'
 import { buildSecretRequest, wantsRefresh } from './secret-request.ts'
@@ -29,7 +30,7 @@ const bundleSchema = z.object({
 })
 
 export const bundleRoutes = new Hono<AppEnv>().post('/', async (c) => {
-  const format = negotiateFormat(c.req.query('format'), c.req.header('Accept'))
+  const format = formatOf(c)
   const { secrets } = await readJson(c, bundleSchema)
   const requests = secrets.map((entry) => ({
     entry,

@@ -6,10 +6,11 @@ import { z } from 'zod'
 import type { AppEnv } from '../app-env.ts'
 import { noteRead } from '../audit/audit-record.ts'
 import { badRequest } from '../errors.ts'
-import { negotiateFormat, renderSecret, type Format } from '../render/index.ts'
+import { renderSecret, type Format } from '../render/index.ts'
 import { normalizeKeySelection, selectKeys } from '../render/select-keys.ts'
 import type { RenderedResponse, SecretResult } from '../secret-broker.ts'
 import { readSecret, type SecretRead } from '../vault/read-secret.ts'
+import { formatOf } from './format-of.ts'
 import { queryOf } from './query-of.ts'
 import { readJson } from './read-body.ts'
 import { answer, ifNoneMatchMatches, notModified } from './answer.ts'
@@ -23,7 +24,7 @@ const issueBodySchema = z.record(z.string(), z.unknown())
 
 export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   const query = queryOf(c)
-  const format = negotiateFormat(query.format, c.req.header('Accept'))
+  const format = formatOf(c)
   const path = secretPathFromUrl(c.req.url, SECRETS_PREFIX)
   const version = parseVersion(query.version)
   const { request } = buildSecretRequest(c, path, { method: 'GET', version, refresh: wantsRefresh(c) })
@@ -46,7 +47,7 @@ export const secretRoutes = new Hono<AppEnv>().get('/*', async (c) => {
   headers['Content-Type'] = rendered.contentType
   return answer(c, rendered.body, 200, headers)
 }).post('/*', async (c) => {
-  const format = negotiateFormat(queryOf(c).format, c.req.header('Accept'))
+  const format = formatOf(c)
   const path = secretPathFromUrl(c.req.url, SECRETS_PREFIX)
   // Rules first (403 before reading a body for a path that is not issuing).
   const { request } = buildSecretRequest(c, path, { method: 'POST' })

@@ -197,6 +197,25 @@ describe('verified tokens remembered', () => {
     }
   })
 
+  it('recalls only a token it verified, and only while it lasts', async () => {
+    const { issuer, deps, clock } = await setUp()
+    try {
+      const memo = createVerifiedTokenMemo()
+      const token = await issuer.mint({ namespace: 'ns', serviceAccount: 'app', audiences: ['vault-edge'], expirationSeconds: 600 })
+      // recall never verifies: a token not seen before is unknown, even a valid one.
+      expect(await memo.recall(token, deps)).toBeUndefined()
+      expect(memo.size()).toBe(0)
+      const identity = await memo.verify(token, deps)
+      expect(await memo.recall(token, deps)).toEqual(identity)
+      expect(await memo.recall(`${token} `, deps)).toBeUndefined()
+      clock.ms = (decodeJwt(token).payload.exp as number) * 1000
+      expect(await memo.recall(token, deps)).toBeUndefined()
+      expect(memo.size()).toBe(0)
+    } finally {
+      await issuer.stop()
+    }
+  })
+
   it('ends at the token\u2019s exp', async () => {
     const { issuer, deps, clock } = await setUp()
     try {

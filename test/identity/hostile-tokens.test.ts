@@ -214,6 +214,20 @@ afterAll(async () => {
 })
 
 describe('hostile tokens through GET /v1/secrets/secret/data/x', () => {
+  // A remembered token skips the Bearer syntax check (routes/authenticate.ts): the header around it
+  // must still be exactly `Bearer` (any case), spaces, the token.
+  it('refuses a remembered token in any header but `Bearer <token>`', async () => {
+    const token = await mintA()
+    const statusFor = async (authorization: string) => (await app.request(PATH, { headers: { Authorization: authorization } })).status
+    expect(await statusFor(bearer(token))).toBe(403)
+    for (const accepted of [`bearer ${token}`, `BEARER   ${token}`]) expect(await statusFor(accepted), accepted.slice(0, 12)).toBe(403)
+    const linesBefore = log.lines.length
+    const refused = [`Digest ${token}`, `Bearer\t${token}`, `Bearer Bearer ${token}`, `Bearer ${token} ${token}`, `Bearer ${token}, Bearer ${token}`, `Bearer ${token}x`, `Bearer x${token}`, `Bearer${token}`, token]
+    for (const authorization of refused) expect(await statusFor(authorization), authorization.slice(0, 12)).toBe(401)
+    const reasons = log.lines.slice(linesBefore).map((line) => JSON.parse(line) as { msg: string; reason?: string }).filter((line) => line.msg === 'request refused')
+    expect(reasons).toHaveLength(refused.length)
+  })
+
   it('has at least 40 hostile cases besides the controls', () => {
     expect(cases.filter((entry) => entry.status === 401).length).toBeGreaterThanOrEqual(40)
   })
