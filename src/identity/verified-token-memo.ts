@@ -37,8 +37,11 @@ interface Remembered {
 export interface VerifiedTokenMemo {
   /** The identity of `token`: remembered, or verified now (throws the 401 verification throws). */
   verify(token: string, deps: VerifyDeps): Promise<Identity>
-  /** The identity of `token` when it is remembered (and still stands); undefined otherwise. */
-  recall(token: string, deps: VerifyDeps): Promise<Identity | undefined>
+  /**
+   * The identity of `token` when it is remembered (and still stands); undefined otherwise. Without
+   * a promise while its key was confirmed within KEY_RECHECK_MS (issue 9: every cached read asks).
+   */
+  recall(token: string, deps: VerifyDeps): Identity | undefined | Promise<Identity | undefined>
   /** Entries held now (tests). */
   size(): number
 }
@@ -67,10 +70,14 @@ export function createVerifiedTokenMemo(options: { maxEntries?: number; digest?:
   // When each key was last found in its cluster's key set, for KEY_RECHECK_MS.
   const keyConfirmedAtMs = new WeakMap<CryptoKey, number>()
 
-  async function stillItsKey(entry: Remembered, deps: VerifyDeps): Promise<boolean> {
+  function stillItsKey(entry: Remembered, nowMs: number, deps: VerifyDeps): boolean | Promise<boolean> {
+    const confirmedAtMs = keyConfirmedAtMs.get(entry.verified.key)
+    if (confirmedAtMs !== undefined && nowMs - confirmedAtMs < KEY_RECHECK_MS && nowMs >= confirmedAtMs) return true
+    return askKeySet(entry, deps)
+  }
+
+  async function askKeySet(entry: Remembered, deps: VerifyDeps): Promise<boolean> {
     const { key } = entry.verified
-    const confirmedAtMs = keyConfirmedAtMs.get(key)
-    if (confirmedAtMs !== undefined && deps.now() - confirmedAtMs < KEY_RECHECK_MS && deps.now() >= confirmedAtMs) return true
     try {
       const stands = (await deps.keys(entry.verified.cluster).candidateKeys(entry.verified.header, NO_TOKEN)).includes(key)
       if (stands) keyConfirmedAtMs.set(key, deps.now())
@@ -80,13 +87,17 @@ export function createVerifiedTokenMemo(options: { maxEntries?: number; digest?:
     }
   }
 
-  async function recallDigest(digest: string, deps: VerifyDeps): Promise<Identity | undefined> {
+  function recallDigest(digest: string, deps: VerifyDeps): Identity | undefined | Promise<Identity | undefined> {
     const entry = remembered.get(digest)
     if (entry === undefined) return undefined
-    if (entry.untilMs > deps.now() && (await stillItsKey(entry, deps))) return entry.verified.identity
-    remembered.delete(digest)
-    return undefined
+    const nowMs = deps.now()
+    const stands = entry.untilMs > nowMs && stillItsKey(entry, nowMs, deps)
+    if (stands === true) return entry.verified.identity
+    if (stands === false) return forget(digest)
+    return stands.then((still) => (still ? entry.verified.identity : forget(digest)))
   }
+
+  const forget = (digest: string): undefined => void remembered.delete(digest)
 
   return {
     recall: (token, deps) => recallDigest(digestOf(token), deps),

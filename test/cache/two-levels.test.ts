@@ -206,8 +206,16 @@ describe('verified tokens remembered', () => {
       expect(await memo.recall(token, deps)).toBeUndefined()
       expect(memo.size()).toBe(0)
       const identity = await memo.verify(token, deps)
-      expect(await memo.recall(token, deps)).toEqual(identity)
+      // Its key was confirmed just now: answered without a promise (a microtask turn per read).
+      const recalled = memo.recall(token, deps)
+      expect(recalled).not.toBeInstanceOf(Promise)
+      expect(recalled).toEqual(identity)
       expect(await memo.recall(`${token} `, deps)).toBeUndefined()
+      // Once KEY_RECHECK_MS has passed, the key set is asked again, and that takes a promise.
+      clock.ms += KEY_RECHECK_MS
+      const rechecked = memo.recall(token, deps)
+      expect(rechecked).toBeInstanceOf(Promise)
+      expect(await rechecked).toEqual(identity)
       clock.ms = (decodeJwt(token).payload.exp as number) * 1000
       expect(await memo.recall(token, deps)).toBeUndefined()
       expect(memo.size()).toBe(0)
