@@ -76,7 +76,8 @@ export interface SecretResult extends CachedRead {
 }
 
 export interface SecretBroker {
-  getSecret(request: SecretRequest): Promise<SecretResult>
+  /** Without a promise for a fresh entry this process holds (issue 9: a cached read then awaits nothing). */
+  getSecret(request: SecretRequest): SecretResult | Promise<SecretResult>
 }
 
 // Vault failures during which an expired entry may still be served (SPEC §5): rate limited,
@@ -378,7 +379,7 @@ export function createSecretBroker(deps: SecretBrokerDeps): SecretBroker {
         return lease === undefined ? result : leases.noteServed(lease).then(() => result)
       }
       const held = request.refresh ? undefined : heldFresh(request, parts, name)
-      if (held) return Promise.resolve(noteLease(held))
+      if (held) return noteLease(held)
       // Concurrent misses for one entry inside this isolate share one Vault call; `miss` is
       // reported to the request that made it, the others were served what it cached.
       let pending = inFlight.get(flightKey)

@@ -71,6 +71,25 @@ describe('the in-process level', () => {
     )
   })
 
+  it('answers a fresh entry it holds without a promise, and anything else with one', async () => {
+    const { broker, clock } = await scriptedBroker()
+    const identity: Identity = { cluster: 'c', namespace: 'ns', serviceAccount: 'a', serviceAccountUid: 'u1', pod: 'p', podUid: 'pu' }
+    const first = broker.getSecret(requestOf(identity, 'secret/data/a'))
+    expect(first).toBeInstanceOf(Promise)
+    expect(await first).toMatchObject({ cache: 'miss' })
+    // A cached read awaits nothing (issue 9: each await is a turn of the microtask queue).
+    const held = broker.getSecret(requestOf(identity, 'secret/data/a'))
+    expect(held).not.toBeInstanceOf(Promise)
+    expect(held).toMatchObject({ cache: 'hit', read: { values: { path: 'secret/data/a' } } })
+    const refreshed = broker.getSecret({ ...requestOf(identity, 'secret/data/a'), refresh: true })
+    expect(refreshed).toBeInstanceOf(Promise)
+    await refreshed
+    clock.advance(61_000)
+    const expired = broker.getSecret(requestOf(identity, 'secret/data/a'))
+    expect(expired).toBeInstanceOf(Promise)
+    await expired
+  })
+
   it('loses the entry in both levels, and only that identity\u2019s, when Vault answers 403', async () => {
     const { broker, fake, store, local, sealer, cache } = await scriptedBroker()
     const a: Identity = { cluster: 'c', namespace: 'ns', serviceAccount: 'a', serviceAccountUid: 'u1', pod: 'p', podUid: 'pu' }
