@@ -1,16 +1,16 @@
 // createApp(deps) → the whole HTTP API (SPEC §2). No globals: adapters build deps from their
 // runtime and tests inject fakes for time and fetch.
-import { Hono, type MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { AppDeps, AppEnv, Services } from './app-env.ts'
 import { createAuditSink } from './audit/audit-sink.ts'
 import { auditTrail } from './audit/audit-trail.ts'
 import { AppError, toProblem } from './errors.ts'
 import { createClusterKeys } from './identity/cluster-keys.ts'
-import { createAbuseLimits, limitFailedAuthentications, limitReads } from './rate-limit/abuse-limits.ts'
+import { createAbuseLimits } from './rate-limit/abuse-limits.ts'
 import { createVerifiedTokenMemo } from './identity/verified-token-memo.ts'
 import { commonHeaders, isAnswer } from './routes/answer.ts'
-import { authenticate } from './routes/authenticate.ts'
+import { admit } from './routes/admission.ts'
 import { bundleRoutes } from './routes/bundle.ts'
 import { renderRoutes } from './routes/render.ts'
 import { healthRoutes } from './routes/health.ts'
@@ -64,20 +64,6 @@ function problemResponse(error: unknown, id: string): Response {
   })
 }
 
-/**
- * A compressed request body would be read as if it were not (Hono and the routes never
- * decompress), and decompressing one is a way to turn 64 KiB into gigabytes: refused (RFC 9110 §15.5.16).
- */
-const refuseEncodedBodies: MiddlewareHandler<AppEnv> = (c, next) => {
-  const encoding = c.req.header('Content-Encoding')
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-    throw new AppError(415, 'unsupported_encoding', 'Request bodies with a Content-Encoding are not accepted; send the body uncompressed.', {
-      headers: { 'Accept-Encoding': 'identity' },
-    })
-  }
-  return next()
-}
-
 export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   const services = 'broker' in deps ? deps : createServices(deps)
   const app = new Hono<AppEnv>()
@@ -104,7 +90,7 @@ export function createApp(deps: AppDeps | Services): Hono<AppEnv> {
   if (services.metrics) app.route('/', metricsRoutes)
   // Outermost of /v1: the audit line sees the final answer (a 304, a 429, an error) and the identity.
   // ETags and 304s: only GET /v1/secrets has them, made by the route (routes/answer.ts).
-  app.use('/v1/*', auditTrail(problemResponse), limitFailedAuthentications, refuseEncodedBodies, authenticate, limitReads)
+  app.use('/v1/*', auditTrail(problemResponse), admit)
   app.route('/v1/secrets', secretRoutes)
   app.route('/v1/bundle', bundleRoutes)
   app.route('/v1/render', renderRoutes)

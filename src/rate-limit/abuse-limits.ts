@@ -1,7 +1,7 @@
 // The broker's abuse limits as Hono middleware (docs/audit.md): failed authentications per client
 // address (on by default), and requests per identity (off by default). Both answer 429
 // problem+json with Retry-After.
-import { createMiddleware } from 'hono/factory'
+import type { Context } from 'hono'
 import type { AppEnv } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { identityScope } from '../identity/identity.ts'
@@ -47,26 +47,24 @@ export function createAbuseLimits(deps: {
 }
 
 /**
- * Before authentication: an address over its limit gets 429 whatever token it sends; every 401
- * counts against it. Without a known client address (no adapter gave one) nothing is counted.
+ * Before authentication: an address over its limit gets 429 whatever token it sends (thrown
+ * here). Returns how to count a 401 against the address, or undefined when nothing is counted
+ * (the limit is off, or no adapter gave a client address).
  */
-export const limitFailedAuthentications = createMiddleware<AppEnv>((c, next) => {
+export function checkFailedAuthentications(c: Context<AppEnv>): (() => Promise<void>) | undefined {
   const { limits, clientAddress } = c.get('services')
   const { failedAuth } = limits
   const address = failedAuth ? clientAddress?.(c) : undefined
-  if (!failedAuth || !address) return next()
+  if (!failedAuth || !address) return undefined
   failedAuth.check(address)
-  return next().then(async () => {
-    // Hono has already turned a thrown invalidToken into the 401 response here.
-    if (c.res.status === 401) await failedAuth.count(address, false)
-  })
-})
+  return () => failedAuth.count(address, false)
+}
 
-/** After authentication: one hit per request for the caller's ServiceAccount (all its pods). */
-export const limitReads = createMiddleware<AppEnv>((c, next) => {
+/** After authentication: one hit per request for the caller's ServiceAccount (all its pods); throws the 429. */
+export function limitReads(c: Context<AppEnv>): void | Promise<void> {
   const { reads } = c.get('services').limits
-  if (!reads) return next()
+  if (!reads) return
   const id = identityScope(c.get('identity'))
   reads.check(id)
-  return reads.count(id, true).then(next)
-})
+  return reads.count(id, true)
+}
