@@ -28,13 +28,16 @@ export function commonHeaders(requestId: string): Record<string, string> {
 const RETAINED_304_HEADERS = ['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'x-cache', 'x-vault-lease-expires', 'x-vault-lease-duration', 'x-refresh-after']
 const RETAINED = new Set(RETAINED_304_HEADERS)
 
-const records = new WeakMap<Response, Record<string, string>>()
+// On the Response itself, not in a WeakMap: one WeakMap entry per answer made each garbage
+// collection walk its ephemerons (issue 9).
+const RECORD = Symbol('answer headers')
+type Recorded = Response & { [RECORD]?: Record<string, string> }
 
 /** The response, with `headers` and the common headers; app.ts adds nothing to it afterwards. */
 export function answer(c: Context<AppEnv>, body: Uint8Array<ArrayBuffer> | string | null, status: 200 | 304, headers: Record<string, string>): Response {
   const all = { ...headers, ...commonHeaders(c.get('requestId')) }
   const response = new Response(body, { status, headers: all })
-  records.set(response, all)
+  ;(response as Recorded)[RECORD] = all
   return response
 }
 
@@ -63,7 +66,7 @@ export function notModified(c: Context<AppEnv>, headers: Record<string, string>)
 
 /** A header of the response, read from the record when it was built here (no Headers object made). */
 export function headerOf(response: Response, name: string): string | null {
-  const record = records.get(response)
+  const record = (response as Recorded)[RECORD]
   if (record === undefined) return response.headers.get(name)
   const lower = name.toLowerCase()
   for (const key in record) if (key.toLowerCase() === lower) return record[key]!
@@ -71,4 +74,4 @@ export function headerOf(response: Response, name: string): string | null {
 }
 
 /** Whether the response was built here, with the common headers already in it. */
-export const isAnswer = (response: Response): boolean => records.has(response)
+export const isAnswer = (response: Response): boolean => (response as Recorded)[RECORD] !== undefined
