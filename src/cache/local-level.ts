@@ -31,12 +31,16 @@ export function createLocalLevel(options: { maxBytes?: number; now: () => number
   const maxBytes = options.maxBytes ?? LOCAL_LEVEL_MAX_BYTES
   const entries = new Map<string, LocalEntry>()
   let total = 0
+  // The name last set or moved to the end: a hit on it need not move it again (issue 9: a
+  // delete and a set per cached read of the hottest entry).
+  let newest: string | undefined
 
   const remove = (name: string) => {
     const entry = entries.get(name)
     if (!entry) return
     total -= entry.bytes
     entries.delete(name)
+    if (name === newest) newest = undefined
   }
 
   return {
@@ -48,8 +52,11 @@ export function createLocalLevel(options: { maxBytes?: number; now: () => number
         return undefined
       }
       // Most recently used last: Map keeps insertion order, so eviction takes from the front.
-      entries.delete(name)
-      entries.set(name, entry)
+      if (name !== newest) {
+        entries.delete(name)
+        entries.set(name, entry)
+        newest = name
+      }
       return entry as LocalEntry<T>
     },
     set(name, entry) {
@@ -64,6 +71,7 @@ export function createLocalLevel(options: { maxBytes?: number; now: () => number
         }
       }
       entries.set(name, entry)
+      newest = name
       total += entry.bytes
     },
     delete: remove,

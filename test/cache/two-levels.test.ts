@@ -163,6 +163,53 @@ describe('the in-process level’s bound', () => {
     expect(local.get('big')).toBeUndefined()
     expect(local.bytes()).toBe(800)
   })
+
+  it('moves an entry read again after a newer write to the end (a read of the newest moves nothing)', () => {
+    const local = createLocalLevel({ maxBytes: 800, now: () => 0 })
+    const entry = { value: 0, stamp: 's', checkAfterMs: 10, expiresAtMs: 10, bytes: 100 }
+    for (const name of ['x1', 'x2']) local.set(name, entry)
+    local.get('x1') // x2 x1
+    local.get('x1') // already the newest
+    local.set('y', entry) // x2 x1 y
+    local.get('x1') // x2 y x1
+    for (const name of ['z1', 'z2', 'z3', 'z4', 'z5']) local.set(name, entry)
+    local.set('w', entry) // full: the two oldest go, x2 and y
+    expect([local.get('x2'), local.get('y'), local.get('x1')]).toEqual([undefined, undefined, expect.anything()])
+  })
+
+  it('keeps exactly what a plain least-recently-used list keeps, whatever the order of reads, writes and deletes (property)', () => {
+    // The reference: names in use order, oldest first (each entry 100 bytes, the budget 800).
+    const name = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')
+    const op = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('set' as const), name }) },
+      { weight: 4, arbitrary: fc.record({ kind: fc.constant('get' as const), name }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), name }) },
+    )
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 150 }), (ops) => {
+        const local = createLocalLevel({ maxBytes: 800, now: () => 0 })
+        let order: string[] = []
+        for (const { kind, name } of ops) {
+          if (kind === 'get') {
+            const found = local.get(name) !== undefined
+            expect(found).toBe(order.includes(name))
+            if (found) order = [...order.filter((held) => held !== name), name]
+          } else if (kind === 'delete') {
+            local.delete(name)
+            order = order.filter((held) => held !== name)
+          } else {
+            local.set(name, { value: name, stamp: 's', checkAfterMs: 10, expiresAtMs: 10, bytes: 100 })
+            order = order.filter((held) => held !== name)
+            // Full: the oldest go until 620 bytes are held (a tenth below the budget, room for the new one).
+            if ((order.length + 1) * 100 > 800) order = order.slice(order.length - 6)
+            order.push(name)
+          }
+          expect(local.bytes()).toBe(order.length * 100)
+        }
+      }),
+      { numRuns: 500 },
+    )
+  })
 })
 
 describe('verified tokens remembered', () => {
