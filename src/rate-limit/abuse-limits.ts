@@ -1,6 +1,6 @@
-// The broker's abuse limits as Hono middleware (docs/audit.md): failed authentications per client
-// address (on by default), and requests per identity (off by default). Both answer 429
-// problem+json with Retry-After.
+// The broker's abuse limits (docs/audit.md), checked by routes/admission.ts: failed
+// authentications per client address (on by default), and requests per identity (off by
+// default). Both answer 429 problem+json with Retry-After.
 import type { Context } from 'hono'
 import type { AppEnv } from '../app-env.ts'
 import { AppError } from '../errors.ts'
