@@ -74,9 +74,10 @@ try {
   const { port, hostname, tls } = readServeSettings(env)
   // Deno.serve hands app.fetch its ServeHandlerInfo as the env: remoteAddr is the socket's peer
   // (a TCP address: the broker listens on TCP only). The token memo hashes the token on every
-  // read with its own allocation-free SHA-256 (identity/sha256-hex.ts): node:crypto's cost a
-  // cached read here ~10 µs in all, this one ~5 (A/B: 22.1k → 24.2k req/s). (The cache's AES-GCM
-  // and HMAC stay on WebCrypto: node:crypto's were no cheaper in Deno, unlike in Node.)
+  // read with the default, identity/sha256-hex.ts (also the Workers one): A/B against node:crypto's
+  // here first gave 22.1k → 24.2k req/s for it, then, after the GC and await cuts of issue 9,
+  // no difference (twice). (The cache's AES-GCM and HMAC stay on WebCrypto: node:crypto's were
+  // no cheaper in Deno, unlike in Node.)
   const { app, services } = await createBroker(env, { fetch: globalThis.fetch, log, metrics: true, clientAddress: (c) => (c.env as ServeHandlerInfo).remoteAddr.hostname, transport: { tls: createDenoTlsFetch },
     // RS256 by BigInt arithmetic: ~100 µs of CPU per new token instead of Deno's ~450 µs (deno-rs256-verify.ts).
     verifySignature: createDenoSignatureVerifier(crypto.subtle) })
