@@ -33,7 +33,7 @@ import { inBatches } from './lib/concurrently.ts'
 import { topSelfTime, type CpuProfile } from './lib/cpu-profile.ts'
 import { profileOverInspector } from './lib/inspector-profile.ts'
 import { processTreeCpuSeconds } from './lib/proc-stat.ts'
-import { ceilingRatio, evaluateTargets, type CaseProfile, fmtRatio, measurementTable, renderResults, replaceMarkedSection, targetTable, type Measurement, type ScenarioId } from './lib/report.ts'
+import { evaluateTargets, type CaseProfile, fmtRatio, HONO_CEILING, measurementTable, renderResults, replaceMarkedSection, sameRuntimeHonoRatio, targetTable, type Measurement, type ScenarioId } from './lib/report.ts'
 import { renderBarChart } from './lib/svg-chart.ts'
 import { LOAD_CORE, SERVER_CORE, hasTaskset, pinProcessTree, runWrk, type WrkRun } from './lib/wrk.ts'
 
@@ -56,10 +56,10 @@ const BIN = join(process.cwd(), 'node_modules', '.bin')
 const WORK_DIR = join(process.cwd(), '.tmp', 'bench')
 const OUT_DIR = QUICK ? WORK_DIR : join(process.cwd(), 'bench')
 
-/** Short row names for the chart (the tables say more). */
+/** Short row names for the chart (the tables say more); Node's Hono row is marked as the ceiling. */
 const CHART_LABELS: Record<ScenarioId, string> = {
   'node-http': 'bare runtime server, fixed JSON',
-  hono: 'Hono, fixed JSON (the ceiling)',
+  hono: 'Hono, fixed JSON',
   'hono-secret': 'Hono, the secret\'s bytes and headers only',
   healthz: 'broker /healthz',
   'cached-one-sa': 'cached read, 1,000 tokens of one SA',
@@ -178,14 +178,19 @@ function pinned<T extends { child: { pid?: number } }>(server: T): T {
 }
 
 /**
- * The issue's own table names one Hono ceiling, Hono on @hono/node-server; the targets above hold
- * each runtime to its own (Deno.serve answers a tiny fixed JSON from Rust, ~2.5× Node's). Both
- * readings, for Deno.
+ * What the rate targets are held to, and the stricter reading for Deno, for information: Hono on
+ * Deno.serve answers a tiny fixed JSON from Rust, ~2-3× as fast as Hono on Node.
  */
-function denoAgainstNodeCeiling(sorted: Measurement[]): string {
-  const nodeHono = sorted.find((m) => m.runtime === 'Node' && m.id === 'hono')!
+function whichCeilingNote(sorted: Measurement[]): string {
   const deno = (id: ScenarioId) => sorted.find((m) => m.runtime === 'Deno' && m.id === id)!
-  return `The targets hold each runtime to Hono on that runtime. Against the one Hono ceiling of the issue's table (Hono on @hono/node-server, ${Math.round(nodeHono.rate).toLocaleString('en-US')} req/s), Deno's cached read is ${fmtRatio(deno('cached-one-sa').rate / nodeHono.rate)} (1,000 tokens of one ServiceAccount) and ${fmtRatio(deno('cached-many-sa').rate / nodeHono.rate)} (across ServiceAccounts).`
+  const vsDenoHono = (id: ScenarioId) => deno(id).rate / deno('hono').rate
+  const floor = vsDenoHono('hono-secret')
+  return (
+    "The rate targets of both runtimes are ratios to one Hono ceiling, Hono on @hono/node-server: the issue's table names only that one. " +
+    `For information only, against Hono on \`Deno.serve\` Deno's cached read is ${fmtRatio(vsDenoHono('cached-one-sa'))} (1,000 tokens of one ServiceAccount) and ${fmtRatio(vsDenoHono('cached-many-sa'))} (across ServiceAccounts); ` +
+    `Deno's floor row (Hono answering the secret's bytes and headers) is ${fmtRatio(floor)} of Hono on \`Deno.serve\`` +
+    (floor < 0.35 ? ', so no cached read on Deno can reach 0.35× of it.' : ', the most a cached read on Deno can reach against it.')
+  )
 }
 
 const targetOf = (server: ProcessBroker): ServerUnderTest => ({ url: server.url, pid: server.child.pid! })
@@ -442,7 +447,7 @@ try {
     log(`profiling the Node broker (${c.scenario})`)
     profiles.push(await profileNodeCase(memoryEnv, c))
   }
-  // Deno's ratio targets are missed: where its cached read goes.
+  // Deno's cached read as well: where its time goes next to Node's.
   if (!QUICK || flags.has('--profile')) {
     log(`profiling the Deno broker (${profiled[0]!.scenario})`)
     profiles.push(await profileDenoCase(memoryEnv, profiled[0]!))
@@ -454,20 +459,23 @@ try {
     ...runtimes.flatMap((runtime) => order.flatMap((id) => measurements.filter((m) => m.runtime === runtime && m.id === id))),
     ...measurements.filter((m) => m.id === 'direct'),
   ]
+  // Both groups against the one ceiling the targets use, so the 0.35× and 0.25× guides are the targets.
+  const ceiling = sorted.find((m) => m.runtime === 'Node' && m.id === 'hono')!
+  const direct = sorted.find((m) => m.id === 'direct')!
   const chart = renderBarChart({
-    title: 'req/s at 32 connections, as a multiple of the Hono ceiling of the same runtime',
+    title: `req/s at 32 connections, as a multiple of ${HONO_CEILING}`,
     targets: [{ ratio: 0.35, label: '0.35×' }, { ratio: 0.25, label: '0.25×' }],
-    groups: runtimes.map((runtime) => {
-      const hono = sorted.find((m) => m.runtime === runtime && m.id === 'hono')!
-      const direct = sorted.find((m) => m.id === 'direct')!
-      return {
-        name: runtime,
-        bars: [
-          ...sorted.filter((m) => m.runtime === runtime).map((m) => ({ label: CHART_LABELS[m.id], ratio: m.rate / hono.rate, note: `${Math.round(m.rate).toLocaleString('en-US')} req/s` })),
-          { label: CHART_LABELS.direct, ratio: direct.rate / hono.rate, note: `${Math.round(direct.rate).toLocaleString('en-US')} pods/s` },
-        ],
-      }
-    }),
+    groups: runtimes.map((runtime) => ({
+      name: runtime,
+      bars: [
+        ...sorted.filter((m) => m.runtime === runtime).map((m) => ({
+          label: m === ceiling ? `${CHART_LABELS.hono} (the ceiling)` : CHART_LABELS[m.id],
+          ratio: m.rate / ceiling.rate,
+          note: `${Math.round(m.rate).toLocaleString('en-US')} req/s`,
+        })),
+        { label: CHART_LABELS.direct, ratio: direct.rate / ceiling.rate, note: `${Math.round(direct.rate).toLocaleString('en-US')} pods/s` },
+      ],
+    })),
   })
   const minutes = ((performance.now() - started) / 60_000).toFixed(1)
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
@@ -489,11 +497,11 @@ try {
       serialSeconds: PLAN.serialSeconds,
       notes: [
         `The run took ${minutes} min. Numbers move with the machine; the ratios between rows of one run much less.`,
-        `The answer alone (the floor row: the secret's bytes and headers from Hono, with no broker work) reaches ${runtimes.map((runtime) => `${fmtRatio(ceilingRatio(sorted, sorted.find((m) => m.runtime === runtime && m.id === 'hono-secret')!) ?? Number.NaN)} of the ceiling on ${runtime}`).join(' and ')}: no cached read can go above that; the rest of the gap is the broker's own work.`,
-        denoAgainstNodeCeiling(sorted),
+        `The answer alone (the floor row: the secret's bytes and headers from Hono, with no broker work), as a ratio to Hono on the same runtime (not to the Hono ceiling of the targets), reaches ${runtimes.map((runtime) => `${fmtRatio(sameRuntimeHonoRatio(sorted, sorted.find((m) => m.runtime === runtime && m.id === 'hono-secret')!) ?? Number.NaN)} on ${runtime}`).join(' and ')}: no cached read can go above its runtime's figure; the rest of the gap is the broker's own work.`,
+        whichCeilingNote(sorted),
         `Load average (1 min) ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${cpus().length} cores: ${loadavg()[0]! > cpus().length / 2 ? 'other work shared the cores, so these numbers are noisy; re-run on a quiet machine' : 'a quiet machine'}.`,
         'Ceilings: the same `{"status":"ok"}` the broker\'s `/healthz` answers, from the bare runtime server and from Hono on it (bench/servers/).',
-        '"Hono answering the secret\'s bytes and headers": the floor a cached read\'s answer sets by itself (bench/servers/secret-sized-answer.ts): the same number of bytes and the same headers, built as the broker builds them (one Response from a plain record), with no token, cache or audit line. A broker on that stack cannot beat it; how far it is from the Hono ceiling is what the body and headers cost.',
+        '"Hono answering the secret\'s bytes and headers": the floor a cached read\'s answer sets by itself (bench/servers/secret-sized-answer.ts): the same number of bytes and the same headers, built as the broker builds them (one Response from a plain record), with no token, cache or audit line. A broker on that stack cannot beat it; how far it is from Hono on the same runtime is what the body and headers cost.',
         'Cached reads: the broker in its own process (`npm run start:node`, `npm run start:deno`), memory cache unless the row says Redis (a private redis-server behind the Upstash REST shim of test/support). Before the timing, every token is sent once and the first read logs in.',
         '"every token new": pod tokens of the cached ServiceAccount, each sent once (a pool larger than the run needs); the token is verified in full every time.',
         `"across … ServiceAccounts": one token per ServiceAccount, ServiceAccounts fleet-00000… mapped onto one OpenBao role (bound_claims_type glob); the broker keeps each identity's entry and Vault token apart, so the warm-up is one login per ServiceAccount.`,

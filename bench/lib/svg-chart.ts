@@ -1,11 +1,11 @@
 // The chart README.md shows: one horizontal bar per scenario, its req/s as a multiple of the
-// Hono ceiling of the same runtime, grouped by runtime. Hand-written SVG (a dozen elements) rather
-// than a charting library and a headless browser.
+// Hono ceiling (Hono on @hono/node-server, for every runtime), grouped by runtime. Hand-written
+// SVG (a dozen elements) rather than a charting library and a headless browser.
 import { fmtRatio } from './report.ts'
 
 export interface ChartBar {
   label: string
-  /** req/s ÷ the runtime's Hono ceiling. */
+  /** req/s ÷ the Hono ceiling. */
   ratio: number
   /** Shown after the bar, e.g. `6,180 req/s`. */
   note: string

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { areaOf, topSelfTime, type CpuProfile } from '../../bench/lib/cpu-profile.ts'
 import { parseProcStat, processTreeCpuSeconds, treeCpuTicks } from '../../bench/lib/proc-stat.ts'
-import { cpuAtIssueMachineSpeed, evaluateTargets, fmtRatio, renderResults, replaceMarkedSection, type Measurement } from '../../bench/lib/report.ts'
+import { cpuAtIssueMachineSpeed, evaluateTargets, fmtRatio, measurementTable, renderResults, replaceMarkedSection, type Measurement } from '../../bench/lib/report.ts'
 import { escapeXml, renderBarChart } from '../../bench/lib/svg-chart.ts'
 import { parseWrkOutput } from '../../bench/lib/wrk.ts'
 
@@ -100,6 +100,45 @@ describe('evaluateTargets', () => {
     ])
   })
 
+  it('names the one Hono ceiling the rate targets use', () => {
+    expect(targets[0]!.name).toBe('cached read, 1,000 tokens of one ServiceAccount, vs the Hono ceiling (Hono on @hono/node-server)')
+    expect(targets[1]!.name).toBe('cached read across 1,000 ServiceAccounts vs the Hono ceiling (Hono on @hono/node-server)')
+  })
+
+  it("judges Deno's rate targets against Hono on @hono/node-server, not Hono on Deno.serve", () => {
+    const deno = evaluateTargets([
+      m({ id: 'hono', runtime: 'Node', rate: 10_000 }),
+      m({ id: 'hono', runtime: 'Deno', rate: 50_000 }),
+      m({ id: 'cached-one-sa', runtime: 'Deno', rate: 4000 }),
+      m({ id: 'cached-many-sa', runtime: 'Deno', rate: 3000 }),
+    ])
+    // 0.08× and 0.06× of Hono on Deno.serve; 0.40× and 0.30× of the ceiling.
+    expect(deno.map((t) => [t.runtime, t.measured, t.pass])).toEqual([['Deno', '0.40×', true], ['Deno', '0.30×', true]])
+  })
+
+  it("misses Deno's rate targets under the Hono ceiling's share, though they would pass against Hono on Deno.serve", () => {
+    const deno = evaluateTargets([
+      m({ id: 'hono', runtime: 'Node', rate: 10_000 }),
+      m({ id: 'hono', runtime: 'Deno', rate: 5000 }),
+      m({ id: 'cached-one-sa', runtime: 'Deno', rate: 3000 }),
+      m({ id: 'cached-many-sa', runtime: 'Deno', rate: 2000 }),
+    ])
+    // 0.60× and 0.40× of Hono on Deno.serve; 0.30× and 0.20× of the ceiling.
+    expect(deno.map((t) => [t.runtime, t.pass, t.shortfall])).toEqual([
+      ['Deno', false, '1.2× short (needs 0.35×, has 0.30×)'],
+      ['Deno', false, '1.3× short (needs 0.25×, has 0.20×)'],
+    ])
+  })
+
+  it('leaves the rate targets out without a Node Hono row, even when the runtime has its own', () => {
+    const deno = evaluateTargets([
+      m({ id: 'hono', runtime: 'Deno', rate: 10_000 }),
+      m({ id: 'cached-one-sa', runtime: 'Deno', rate: 5000, cpuUs: 100 }),
+      m({ id: 'cached-many-sa', runtime: 'Deno', rate: 5000 }),
+    ])
+    expect(deno.map((t) => t.name)).toEqual(['broker CPU per cached read'])
+  })
+
   it('shows small ratios with a third decimal rather than as zero', () => {
     expect(fmtRatio(0.0034)).toBe('0.003×')
     expect(fmtRatio(0.35)).toBe('0.35×')
@@ -139,7 +178,7 @@ describe('evaluateTargets', () => {
       chartFile: 'results.svg',
       profiles: [{ runtime: 'Node', scenario: 'cached read', requests: 1000, top: [{ name: 'digest (src/x.ts:3)', selfMs: 120, percent: 30 }, { name: 'hash', selfMs: 1.26, percent: 0.3 }], areas: [{ name: 'package hono', selfMs: 200, percent: 50 }] }, { runtime: 'Deno', scenario: 'cached read', requests: 500, top: [], areas: [] }],
     })
-    expect(markdown).toContain('| Node | cached-one-sa | 5,000 req/s | 0.50× |')
+    expect(markdown).toContain('| Node | cached-one-sa | 5,000 req/s | 0.50× | 0.50× |')
     expect(markdown).toContain('**miss**: 1.5× over (150 µs too many)')
     expect(markdown).toContain('2 of 6 targets missed')
     expect(markdown).toContain('## Where the Node broker spends its CPU: cached read')
@@ -149,6 +188,23 @@ describe('evaluateTargets', () => {
     expect(markdown).toContain('| `package hono` | 200 ms | 200 µs | 50.0 % |')
     expect(markdown).toContain('| `hash` | 1 ms | 1.3 µs | 0.3 % |')
     expect(markdown).toContain('![req/s vs the Hono ceiling](results.svg)')
+  })
+})
+
+describe('measurementTable', () => {
+  it('shows each rate against the Hono ceiling and against Hono on the same runtime', () => {
+    const table = measurementTable([
+      m({ id: 'hono', runtime: 'Node', rate: 10_000 }),
+      m({ id: 'hono', runtime: 'Deno', rate: 20_000 }),
+      m({ id: 'cached-one-sa', runtime: 'Deno', rate: 4000 }),
+      m({ id: 'direct', runtime: 'OpenBao', rate: 300, unit: 'pods/s' }),
+    ]).split('\n')
+    expect(table[0]).toContain('| rate, 32 conns | vs Hono ceiling | vs Hono on the same runtime | p50, 32 conns |')
+    expect(table[1]).toBe('|---|---|---|---|---|---|---|---|---|')
+    expect(table[2]).toContain('| Node | hono | 10,000 req/s | 1.00× | 1.00× |')
+    expect(table[3]).toContain('| Deno | hono | 20,000 req/s | 2.00× | 1.00× |')
+    expect(table[4]).toContain('| Deno | cached-one-sa | 4,000 req/s | 0.40× | 0.20× |')
+    expect(table[5]).toContain('| OpenBao | direct | 300 pods/s |  |  |')
   })
 })
 
