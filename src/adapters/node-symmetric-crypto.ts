@@ -1,4 +1,4 @@
-// The cache's HMAC and AES-256-GCM through node:crypto (also in Deno), for src/cache/seal.ts:
+// The cache's HMAC, AES-256-GCM and base64 through node:crypto and Buffer (also in Deno), for src/cache/seal.ts:
 // synchronous calls, where every crypto.subtle call on Node pays ~50 µs of threadpool dispatch
 // (NOTES.md; issue 9 profile of a miss). Same bytes as WebCrypto: ciphertext then the 16-byte tag.
 import * as nodeCrypto from 'node:crypto'
@@ -14,6 +14,12 @@ export const nodeSymmetricCrypto: SymmetricCryptoFactory = async (keys) => {
   const valueKey = createSecretKey(keys.value)
   return {
     hmac: async (key, data) => own(createHmac('sha256', hmacKeys[key]).update(data).digest()),
+    // Node 22 has no Uint8Array.prototype.toBase64; Buffer's is native. Its decoder skips
+    // characters outside the alphabet where atob throws: what it makes of them fails AES-GCM.
+    base64: {
+      encode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      decode: (text) => own(Buffer.from(text, 'base64')),
+    },
     async encrypt(iv, additionalData, plaintext) {
       const cipher = createCipheriv('aes-256-gcm', valueKey, iv, { authTagLength: TAG_BYTES })
       cipher.setAAD(additionalData)

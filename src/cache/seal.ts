@@ -69,6 +69,11 @@ export interface SealKeys {
  */
 export interface SymmetricCrypto {
   hmac(key: 'name' | 'etag' | 'pseudonym', data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>
+  /**
+   * The runtime's own base64, where it lacks Uint8Array's (Node 22): the fallback below copies
+   * every byte into a string first (issue 9: ~¼ of what a miss allocates on Node).
+   */
+  base64?: { encode(bytes: Uint8Array<ArrayBuffer>): string; decode(text: string): Uint8Array<ArrayBuffer> }
   encrypt(iv: Uint8Array<ArrayBuffer>, additionalData: Uint8Array<ArrayBuffer>, plaintext: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>
   /** Throws when it does not authenticate. */
   decrypt(iv: Uint8Array<ArrayBuffer>, additionalData: Uint8Array<ArrayBuffer>, sealed: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>
@@ -111,6 +116,9 @@ export async function createSealer(encryptionKey: string | undefined, symmetric:
     pseudonym: await derive('pseudonyms v1'),
   })
 
+  const encodeBase64 = ops.base64?.encode ?? toBase64
+  const decodeBase64 = ops.base64?.decode ?? fromBase64
+
   return {
     async keyFor(material) {
       return toHex(await ops.hmac('name', encoder.encode(material)))
@@ -121,7 +129,7 @@ export async function createSealer(encryptionKey: string | undefined, symmetric:
       const sealed = new Uint8Array(IV_BYTES + ciphertext.byteLength)
       sealed.set(iv)
       sealed.set(ciphertext, IV_BYTES)
-      return toBase64(sealed)
+      return encodeBase64(sealed)
     },
     async fingerprint(data) {
       const digest = await ops.hmac('etag', data)
@@ -132,7 +140,7 @@ export async function createSealer(encryptionKey: string | undefined, symmetric:
     },
     async open(key, sealed) {
       try {
-        const bytes = fromBase64(sealed)
+        const bytes = decodeBase64(sealed)
         const plaintext = await ops.decrypt(bytes.subarray(0, IV_BYTES), encoder.encode(key), bytes.subarray(IV_BYTES))
         return decoder.decode(plaintext)
       } catch {
