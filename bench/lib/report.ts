@@ -72,6 +72,9 @@ export function sameRuntimeHonoRatio(measurements: Measurement[], measurement: M
   return rateRatio(measurement, find(measurements, measurement.runtime, 'hono'))
 }
 
+/** A small excess in per cent: one decimal, or two significant digits under 0.1 % (not "0.0 %"). */
+const percent = (fraction: number) => (fraction * 100 < 0.1 ? `${(fraction * 100).toPrecision(2)} %` : `${(fraction * 100).toFixed(1)} %`)
+
 /**
  * By how much a minimum is missed: a multiple, or in per cent when under 1.1× (so it does not read
  * as "1.0× short"); a figure that rounds to the target gets more decimals, so it does not read as
@@ -79,7 +82,7 @@ export function sameRuntimeHonoRatio(measurements: Measurement[], measurement: M
  */
 function shortOf(minimum: number, measured: number, show: (n: number) => string): string {
   const has = show(measured) !== show(minimum) ? show(measured) : `${measured.toFixed(4)}×`
-  const by = minimum / measured < 1.1 ? `${((minimum / measured - 1) * 100).toFixed(1)} %` : `${(minimum / measured).toFixed(1)}×`
+  const by = minimum / measured < 1.1 ? percent(minimum / measured - 1) : `${(minimum / measured).toFixed(1)}×`
   return `${by} short (needs ${show(minimum)}, has ${has})`
 }
 
@@ -97,7 +100,7 @@ function cpuAtMost(runtime: string, name: string, measured: number | undefined, 
   const pass = measured <= maximum
   return {
     runtime, name, required: `≤ ${fmtInt(maximum)} ${unit}`, measured: `${fmtInt(measured)} ${unit}`, pass, cpu: { maximumUs: maximum, measuredUs: measured },
-    shortfall: pass ? '' : `${measured / maximum < 1.1 ? `${((measured / maximum - 1) * 100).toFixed(1)} %` : `${(measured / maximum).toFixed(1)}×`} over (${fmtInt(measured - maximum)} ${unit} too many)`,
+    shortfall: pass ? '' : `${measured / maximum < 1.1 ? percent(measured / maximum - 1) : `${(measured / maximum).toFixed(1)}×`} over (${fmtInt(measured - maximum)} ${unit} too many)`,
   }
 }
 

@@ -149,6 +149,9 @@ describe('evaluateTargets', () => {
     // A miss that rounds to the target says by how much in per cent.
     const close = evaluateTargets([m({ id: 'hono', runtime: 'Node', rate: 10_000 }), m({ id: 'cached-one-sa', runtime: 'Node', rate: 3_460 })])[0]!
     expect(close).toMatchObject({ pass: false, measured: '0.3460×', shortfall: '1.2 % short (needs 0.35×, has 0.3460×)' })
+    // A miss under 0.1 % in two significant digits, not "0.0 %" (the run of 2026-12-03 said that of 0.3499×).
+    const hair = evaluateTargets([m({ id: 'hono', runtime: 'Node', rate: 100_000 }), m({ id: 'cached-one-sa', runtime: 'Node', rate: 34_990 })])[0]!
+    expect(hair).toMatchObject({ pass: false, measured: '0.3499×', shortfall: '0.029 % short (needs 0.35×, has 0.3499×)' })
     // Under 1.1× short or over: in per cent, not "1.0×".
     const near = evaluateTargets([m({ id: 'hono', runtime: 'Node', rate: 10_000 }), m({ id: 'cached-one-sa', runtime: 'Node', rate: 3_386, cpuUs: 155 })])
     expect(near[0]).toMatchObject({ pass: false, measured: '0.34×', shortfall: '3.4 % short (needs 0.35×, has 0.34×)' })
