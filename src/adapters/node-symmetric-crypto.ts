@@ -15,7 +15,8 @@ export const nodeSymmetricCrypto: SymmetricCryptoFactory = async (keys) => {
   return {
     hmac: async (key, data) => own(createHmac('sha256', hmacKeys[key]).update(data).digest()),
     // Node 22 has no Uint8Array.prototype.toBase64; Buffer's is native. Its decoder skips
-    // characters outside the alphabet where atob throws: what it makes of them fails AES-GCM.
+    // characters outside the alphabet where atob throws, so a stray one still opens the same
+    // bytes; those are authenticated by AES-GCM all the same (test/cache/seal-node-crypto.test.ts).
     base64: {
       encode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
       decode: (text) => own(Buffer.from(text, 'base64')),
